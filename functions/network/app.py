@@ -1,0 +1,26 @@
+"""Create and delete the network of one region (event: ``{"config": ..., "role": "primary"|"secondary"}``)."""
+
+from mskpair_core import network
+from mskpair_core.observability import task
+
+
+@task("create-network")
+def create_network(event, context):
+    role = event["role"]
+    region = event["config"][role]
+    return network.create_network(
+        deployment=event["config"]["deploymentName"],
+        role=role,
+        region=region["region"],
+        vpc_cidr=region["vpcCidr"],
+        subnet_plan=region["subnets"],
+        azs=region["availabilityZones"],
+    )
+
+
+@task("delete-network")
+def delete_network(event, context):
+    role = event["role"]
+    return network.delete_network(
+        deployment=event["config"]["deploymentName"], role=role, region=event["config"][role]["region"]
+    )

@@ -1,0 +1,1 @@
+"""msk-pair: the CLI and the embedded AWS emulator (the Lambda code lives in layers/ and functions/)."""

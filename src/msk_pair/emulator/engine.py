@@ -1,0 +1,465 @@
+"""The embedded emulator: the project's real ASL and handlers, on moto, in one process.
+
+- ``template.yaml`` is read; the state machine's ``DefinitionUri`` ASL gets its
+  ``DefinitionSubstitutions`` filled in (every ``!GetAtt Fn.Arn`` becomes an
+  emulated Lambda ARN) and is created in moto's Step Functions, whose execution
+  engine (ported from LocalStack) runs it.
+- moto's Lambda ``Invoke`` is replaced: a function of the template is run
+  in-process by importing its ``CodeUri``/``Handler``, with the layer on
+  ``sys.path`` as Lambda puts it on ``/opt/python``. An exception becomes a
+  Lambda function error (``errorType``/``errorMessage``), as on AWS.
+- Every AWS call of a handler is served by moto, made stricter by our
+  extension modules (strict_ec2, ...), with durations from a latency profile.
+- Time is emulated (clock.py): Wait states, Retry backoffs and boto3's retry
+  sleeps advance emulated time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import yaml
+
+from msk_pair.emulator import clock as clock_mod
+from msk_pair.emulator import profile as profile_mod
+from msk_pair.emulator.faults import FaultPlan
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+STATE_MACHINE_NAME = "msk-pair"
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (holds template.yaml)."""
+    env = os.environ.get("MSK_PAIR_ROOT")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "template.yaml").exists():
+            return parent
+    return Path.cwd()
+
+
+# -- template ---------------------------------------------------------------------
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that understands CloudFormation short-form tags (!Ref, !GetAtt, !Sub...)."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(root: Path) -> dict[str, Any]:
+    return yaml.load((root / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+
+
+def template_functions(template: dict[str, Any], root: Path) -> dict[str, FunctionSpec]:
+    env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    specs = {}
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        variables = {**env, **props.get("Environment", {}).get("Variables", {})}
+        specs[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_uri=root / props["CodeUri"],
+            handler=props["Handler"],
+            environment={k: v for k, v in variables.items() if isinstance(v, str)},
+        )
+    return specs
+
+
+def function_arn(logical_id: str, region: str = DEFAULT_REGION) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{logical_id}"
+
+
+def render_definition(template: dict[str, Any], root: Path, region: str = DEFAULT_REGION) -> str:
+    """The state machine's ASL with ``DefinitionSubstitutions`` filled in, as CloudFormation would."""
+    sm = template["Resources"]["ProvisionStateMachine"]["Properties"]
+    text = (root / sm["DefinitionUri"]).read_text()
+    for key, value in sm.get("DefinitionSubstitutions", {}).items():
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            target, attr = value["Fn::GetAtt"]
+            if attr != "Arn":
+                raise ValueError(f"unsupported substitution {key}: {value}")
+            value = function_arn(target, region)
+        text = text.replace("${" + key + "}", str(value))
+    return text
+
+
+# -- Lambda in-process ----------------------------------------------------------------
+class LambdaRuntime:
+    """Runs the template's functions in-process when moto's Lambda is invoked."""
+
+    def __init__(self, specs: dict[str, FunctionSpec], layer_path: Path, faults: FaultPlan) -> None:
+        self.specs = specs
+        self.faults = faults
+        self.layer_path = layer_path
+        self._modules: dict[Path, ModuleType] = {}
+        self._lock = threading.Lock()
+        self.invocations: list[dict[str, Any]] = []
+
+    def _module(self, code_uri: Path) -> ModuleType:
+        with self._lock:
+            mod = self._modules.get(code_uri)
+            if mod is None:
+                if str(self.layer_path) not in sys.path:
+                    sys.path.insert(0, str(self.layer_path))
+                name = f"msk_pair_fn_{code_uri.name}"
+                spec = importlib.util.spec_from_file_location(name, code_uri / "app.py")
+                assert spec and spec.loader
+                mod = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(mod)
+                self._modules[code_uri] = mod
+            return mod
+
+    def handles(self, function_name: str) -> str | None:
+        logical_id = function_name.rsplit(":", 1)[-1] if function_name.startswith("arn:") else function_name
+        return logical_id if logical_id in self.specs else None
+
+    def invoke(self, logical_id: str, payload: Any) -> tuple[Any, bool]:
+        """Run the handler; returns (response payload, errored)."""
+        spec = self.specs[logical_id]
+        module_name, fn_name = spec.handler.rsplit(".", 1)
+        fn: Callable[[Any, Any], Any] = getattr(self._module(spec.code_uri), fn_name)
+        request_id = str(uuid.uuid4())
+        context = SimpleNamespace(
+            function_name=logical_id,
+            function_version="$LATEST",
+            invoked_function_arn=function_arn(logical_id),
+            memory_limit_in_mb=256,
+            aws_request_id=request_id,
+            log_group_name=f"/aws/lambda/{logical_id}",
+            log_stream_name=request_id,
+            get_remaining_time_in_millis=lambda: 120_000,
+        )
+        record = {"function": logical_id, "event": payload, "started": clock_mod.now(), "errored": False}
+        self.invocations.append(record)
+        started = time.perf_counter()
+        try:
+            self.faults.before(logical_id, payload)
+            result = fn(payload, context)
+            self.faults.after(logical_id, payload)
+            record["real_seconds"] = time.perf_counter() - started
+            return json.loads(json.dumps(result, default=str)), False
+        except Exception as exc:
+            record["real_seconds"] = time.perf_counter() - started
+            record["errored"] = True
+            record["error"] = type(exc).__name__
+            return {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": request_id,
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }, True
+
+
+# -- the emulator ---------------------------------------------------------------------
+@dataclass
+class ExecutionResult:
+    arn: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    emulated_seconds: float = 0.0
+
+    def history_text(self) -> str:
+        return json.dumps(self.events, default=str)
+
+
+class Emulator:
+    """moto + the project's state machine + its handlers, in this process.
+
+    Use as a context manager; inside it, boto3 talks to moto.
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        profile: profile_mod.LatencyProfile | None = None,
+        pace: float = 0.0,
+        region: str = DEFAULT_REGION,
+        log_level: str = "WARNING",
+    ) -> None:
+        self.root = root or project_root()
+        self.profile = profile or profile_mod.FAST
+        self.region = region
+        self.clock = clock_mod.VirtualClock(pace=pace)
+        self.faults = FaultPlan()
+        self.template = load_template(self.root)
+        self.functions = template_functions(self.template, self.root)
+        self.runtime = LambdaRuntime(self.functions, self.root / "layers/common/python", self.faults)
+        self.log_level = log_level
+        self._mock: Any = None
+        self._undo: list[Callable[[], None]] = []
+        self.state_machine_arn: str | None = None
+
+    # lifecycle
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _setenv(self, values: dict[str, str]) -> None:
+        old = {k: os.environ.get(k) for k in values}
+        os.environ.update(values)
+
+        def restore() -> None:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+        self._undo.append(restore)
+
+    def _patch(self, owner: Any, name: str, value: Any) -> None:
+        old = getattr(owner, name)
+        setattr(owner, name, value)
+        self._undo.append(lambda: setattr(owner, name, old))
+
+    def start(self) -> None:
+        from moto import mock_aws
+
+        self._setenv(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": self.region,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self.log_level,
+                "POWERTOOLS_SERVICE_NAME": "msk-pair",
+                "POWERTOOLS_METRICS_NAMESPACE": "MskPair",
+                "MOTO_ALLOW_NONEXISTENT_REGION": "false",
+            }
+        )
+        for layer in (self.root / "layers/common/python",):
+            if str(layer) not in sys.path:
+                sys.path.insert(0, str(layer))
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        self._undo.append(self._mock.stop)
+
+        clock_mod.set_current(self.clock)
+        self._undo.append(lambda: clock_mod.set_current(None))
+        profile_mod.set_active(self.profile)
+        self._undo.append(lambda: profile_mod.set_active(profile_mod.LatencyProfile()))
+        self.clock.install()
+        self._undo.append(self.clock.uninstall)
+        self._patch_time()
+        self._patch_lambda()
+        self._install_extensions()
+
+        from mskpair_core import aws
+
+        aws.reset_clients()
+        self._undo.append(aws.reset_clients)
+        self._create_state_machine()
+
+    def stop(self) -> None:
+        while self._undo:
+            undo = self._undo.pop()
+            try:
+                undo()
+            except Exception:  # noqa: S110 - best effort: restore everything we can
+                pass
+
+    # patches
+    def _patch_time(self) -> None:
+        """Waits, retry backoffs and boto3's retry sleeps advance emulated time, never real time."""
+        import botocore.endpoint
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+        clock = self.clock
+
+        class _Time:
+            """Stands in for the ``time`` module where the engine and botocore sleep."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(time, name)
+
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                clock.advance(seconds)
+
+        def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
+            clock.advance(wait_seconds)
+
+        self._patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
+        self._patch(retrier_decl, "time", _Time())
+        self._patch(botocore.endpoint, "time", _Time())
+
+    def _patch_lambda(self) -> None:
+        from moto.awslambda.models import LambdaBackend
+
+        runtime = self.runtime
+        original = LambdaBackend.invoke
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any):
+            logical_id = runtime.handles(function_name)
+            if logical_id is None:
+                return original(backend, function_name, qualifier, body, headers, response_headers)
+            payload = json.loads(body) if body else {}
+            result, errored = runtime.invoke(logical_id, payload)
+            if errored:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(result).encode()
+
+        self._patch(LambdaBackend, "invoke", invoke)
+
+    def _install_extensions(self) -> None:
+        from msk_pair.emulator import extensions
+
+        for ext in extensions.ALL:
+            ext.install()
+            self._undo.append(ext.uninstall)
+
+    def _create_state_machine(self) -> None:
+        import boto3
+
+        iam = boto3.client("iam", region_name=self.region)
+        role = iam.create_role(
+            RoleName="msk-pair-states",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+        )["Role"]
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        self.state_machine_arn = sfn.create_state_machine(
+            name=STATE_MACHINE_NAME,
+            definition=render_definition(self.template, self.root, self.region),
+            roleArn=role["Arn"],
+            type="STANDARD",
+        )["stateMachineArn"]
+
+    # executions
+    def start_execution(self, request: dict[str, Any] | str, name: str | None = None, test_case: str | None = None) -> str:
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        arn = self.state_machine_arn
+        if test_case:
+            arn = f"{arn}#{test_case}"
+        body = request if isinstance(request, str) else json.dumps(request)
+        return sfn.start_execution(stateMachineArn=arn, name=name or f"run-{uuid.uuid4().hex[:12]}", input=body)[
+            "executionArn"
+        ]
+
+    def events(self, execution_arn: str) -> Iterator[dict[str, Any]]:
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        token = None
+        while True:
+            kwargs = {"executionArn": execution_arn, "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = sfn.get_execution_history(**kwargs)
+            yield from page["events"]
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def wait(
+        self,
+        execution_arn: str,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float = 300.0,
+    ) -> ExecutionResult:
+        """Follow an execution to its end (real-time ``timeout``), calling ``on_event`` for each new history event."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=self.region)
+        seen = 0
+        deadline = time.monotonic() + timeout
+        while True:
+            desc = sfn.describe_execution(executionArn=execution_arn)
+            events = list(self.events(execution_arn))
+            if on_event:
+                for event in events[seen:]:
+                    on_event(event)
+            seen = len(events)
+            if desc["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout}s of real time")
+            _real_sleep(0.005)
+        self.clock.catch_up()
+        output = desc.get("output")
+        return ExecutionResult(
+            arn=execution_arn,
+            status=desc["status"],
+            output=json.loads(output) if output else None,
+            error=desc.get("error"),
+            cause=desc.get("cause"),
+            events=events,
+            emulated_seconds=self.clock.now() - self.clock.start,
+        )
+
+    def run(
+        self,
+        request: dict[str, Any] | str,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        name: str | None = None,
+        test_case: str | None = None,
+    ) -> ExecutionResult:
+        start = self.clock.now()
+        result = self.wait(self.start_execution(request, name=name, test_case=test_case), on_event=on_event)
+        result.emulated_seconds = self.clock.now() - start
+        return result
+
+
+_real_sleep = time.sleep
+
+
+@contextmanager
+def emulator(**kwargs: Any) -> Iterator[Emulator]:
+    with Emulator(**kwargs) as emu:
+        yield emu
