@@ -1,0 +1,134 @@
+"""The one place that lists what msk-pair supports and what it defaults to.
+
+Everything the input contract accepts (Kafka versions, broker types), every
+default of an optional input field, and the ports the network rules open are
+defined here, so the validator, the handlers and the README agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+# --- Apache Kafka versions ----------------------------------------------------
+# Source: "Supported Apache Kafka versions", Amazon MSK Developer Guide,
+#   https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html
+#   (3.8.x marked "(Recommended)"; 3.6.0 end of support 2026-06-01), cross-checked with
+#   https://endoflife.date/amazon-msk (4.1.x released on MSK 2025-10-15; 3.7.x end of support 2026-09-01).
+# Checked: November 2026. Versions whose end of support date has passed are left out:
+# MSK phases out creating new clusters on them. Update this list (and the README) when AWS changes it.
+KAFKA_VERSIONS_SOURCE_URL = "https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html"
+KAFKA_VERSIONS_CHECKED_ON = "2026-11"
+
+SUPPORTED_KAFKA_VERSIONS: tuple[str, ...] = ("3.8.x", "3.9.x", "4.0.x", "4.1.x")
+DEFAULT_KAFKA_VERSION = "3.8.x"  # the version the MSK guide marks "Recommended"
+
+# Versions a user may still know, with the date MSK ended their support: for a clearer error message.
+END_OF_SUPPORT_KAFKA_VERSIONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "2.8.2-tiered": "2025-01-14",
+        "3.4.0": "2025-08-04",
+        "3.5.1": "2025-10-23",
+        "3.6.0": "2026-06-01",
+        "3.7.x": "2026-09-01",
+    }
+)
+
+# The Apache Kafka client release the client machine installs for each MSK version
+# (downloaded from archive.apache.org). Kafka 4.x command line tools need Java 17+.
+KAFKA_CLIENT_VERSIONS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "3.8.x": "3.8.1",
+        "3.9.x": "3.9.1",
+        "4.0.x": "4.0.0",
+        "4.1.x": "4.1.0",
+    }
+)
+
+# --- Broker instance types ------------------------------------------------------
+# Source: "Amazon MSK broker sizes", https://docs.aws.amazon.com/msk/latest/developerguide/broker-instance-sizes.html
+# Standard brokers only: the product configures EBS storage (brokerStorageGiB), which Express brokers do not have.
+
+ENHANCED_MONITORING_LEVEL = "PER_TOPIC_PER_PARTITION"
+
+
+@dataclass(frozen=True)
+class BrokerType:
+    """One MSK standard broker instance type."""
+
+    name: str
+    family: str
+    per_partition_monitoring: bool
+    """Whether enhanced monitoring ``PER_TOPIC_PER_PARTITION`` is available on it."""
+
+
+def _broker_types() -> dict[str, BrokerType]:
+    types = {"kafka.t3.small": BrokerType("kafka.t3.small", "t3", per_partition_monitoring=False)}
+    for size in ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge"):
+        name = f"kafka.m5.{size}"
+        types[name] = BrokerType(name, "m5", per_partition_monitoring=True)
+    for size in ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"):
+        name = f"kafka.m7g.{size}"
+        types[name] = BrokerType(name, "m7g", per_partition_monitoring=True)
+    return types
+
+
+BROKER_INSTANCE_TYPES: MappingProxyType[str, BrokerType] = MappingProxyType(_broker_types())
+DEFAULT_BROKER_INSTANCE_TYPE = "kafka.m5.large"
+
+
+def supports_per_partition_monitoring(broker_instance_type: str) -> bool:
+    """True if the broker type is known and supports ``PER_TOPIC_PER_PARTITION`` enhanced monitoring."""
+    broker = BROKER_INSTANCE_TYPES.get(broker_instance_type)
+    return broker is not None and broker.per_partition_monitoring
+
+
+# --- Ports ------------------------------------------------------------------------
+KAFKA_SASL_SCRAM_PORT = 9096  # SASL/SCRAM over TLS between clients and brokers (inside AWS)
+JMX_EXPORTER_PORT = 11001  # Prometheus JMX exporter on each broker (open monitoring)
+NODE_EXPORTER_PORT = 11002  # Prometheus node exporter on each broker (open monitoring)
+PROMETHEUS_PORTS: tuple[int, ...] = (JMX_EXPORTER_PORT, NODE_EXPORTER_PORT)
+
+# --- Input contract: limits and defaults -------------------------------------------
+AVAILABILITY_ZONE_COUNT = 3  # broker subnets, one per availability zone
+VPC_MIN_PREFIX = 16  # AWS allows VPC IPv4 CIDRs from /16 ...
+VPC_MAX_PREFIX = 28  # ... to /28
+
+BROKERS_PER_AZ_MIN, BROKERS_PER_AZ_MAX = 1, 10
+BROKER_STORAGE_GIB_MIN, BROKER_STORAGE_GIB_MAX = 1, 16384
+POLL_SECONDS_MIN, POLL_SECONDS_MAX = 5, 3600
+CLUSTER_TIMEOUT_MINUTES_MIN, CLUSTER_TIMEOUT_MINUTES_MAX = 1, 720
+CLIENT_TIMEOUT_MINUTES_MIN, CLIENT_TIMEOUT_MINUTES_MAX = 1, 180
+
+MODES: tuple[str, ...] = ("provision", "teardown")
+ON_FAILURE_CHOICES: tuple[str, ...] = ("ROLLBACK", "RETAIN")
+
+DEFAULT_BROKERS_PER_AZ = 1
+DEFAULT_BROKER_STORAGE_GIB = 100
+DEFAULT_CLIENT_INSTANCE_TYPE = "t3.small"
+DEFAULT_SCRAM_USERNAME = "msk-admin"
+DEFAULT_ON_FAILURE = "ROLLBACK"
+DEFAULT_MODE = "provision"
+DEFAULT_POLL_SECONDS = 60
+DEFAULT_CLUSTER_TIMEOUT_MINUTES = 120
+DEFAULT_CLIENT_TIMEOUT_MINUTES = 30  # the client coming online in SSM, and each SSM command
+
+
+def defaults() -> dict[str, Any]:
+    """A fresh dict of the default of every optional input field (camelCase, as in the contract)."""
+    return {
+        "kafkaVersion": DEFAULT_KAFKA_VERSION,
+        "brokerInstanceType": DEFAULT_BROKER_INSTANCE_TYPE,
+        "brokersPerAz": DEFAULT_BROKERS_PER_AZ,
+        "brokerStorageGiB": DEFAULT_BROKER_STORAGE_GIB,
+        "clientInstanceType": DEFAULT_CLIENT_INSTANCE_TYPE,
+        "scramUsername": DEFAULT_SCRAM_USERNAME,
+        "onFailure": DEFAULT_ON_FAILURE,
+        "timing": {
+            "pollSeconds": DEFAULT_POLL_SECONDS,
+            "clusterTimeoutMinutes": DEFAULT_CLUSTER_TIMEOUT_MINUTES,
+            "clientTimeoutMinutes": DEFAULT_CLIENT_TIMEOUT_MINUTES,
+        },
+        "mode": DEFAULT_MODE,
+    }

@@ -1,0 +1,304 @@
+"""The input contract: validate an execution's input and fill in every default.
+
+``validate_request`` is the first state of every execution. It either returns the
+normalized config (a plain, JSON-serializable dict with the contract's camelCase
+keys, every default filled in, plus the derived availability zones and subnet plan
+of each region) or raises ``InvalidInput`` whose message lists each problem as
+``<dotted.field>: <what is wrong>``, before any resource is made.
+
+Two passes: pydantic (strict types, ranges, unknown fields), then the checks that
+need the catalog, the CIDR arithmetic and the availability zones of each region.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Literal
+
+import boto3
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mskpair_core import catalog
+from mskpair_core.errors import InvalidInput
+from mskpair_core.subnets import plan_subnets
+
+AzLookup = Callable[[str], list[str]]
+
+PROBLEM_SEPARATOR = "; "  # between problems in an InvalidInput message; no problem's text contains it
+
+DEPLOYMENT_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+SCRAM_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+EC2_INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+
+# IPv4 ranges that cannot be a VPC's address space.
+_UNUSABLE_RANGES = tuple(
+    ipaddress.ip_network(cidr) for cidr in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class RegionInput(_Strict):
+    region: str = Field(min_length=1)
+    vpcCidr: str | None = None  # required in provision mode, checked in the second pass
+
+
+class TimingInput(_Strict):
+    pollSeconds: int = Field(catalog.DEFAULT_POLL_SECONDS, ge=catalog.POLL_SECONDS_MIN, le=catalog.POLL_SECONDS_MAX)
+    clusterTimeoutMinutes: int = Field(
+        catalog.DEFAULT_CLUSTER_TIMEOUT_MINUTES,
+        ge=catalog.CLUSTER_TIMEOUT_MINUTES_MIN,
+        le=catalog.CLUSTER_TIMEOUT_MINUTES_MAX,
+    )
+    clientTimeoutMinutes: int = Field(
+        catalog.DEFAULT_CLIENT_TIMEOUT_MINUTES,
+        ge=catalog.CLIENT_TIMEOUT_MINUTES_MIN,
+        le=catalog.CLIENT_TIMEOUT_MINUTES_MAX,
+    )
+
+
+class RequestInput(_Strict):
+    deploymentName: str
+    primary: RegionInput
+    secondary: RegionInput
+    kafkaVersion: str = catalog.DEFAULT_KAFKA_VERSION
+    brokerInstanceType: str = catalog.DEFAULT_BROKER_INSTANCE_TYPE
+    brokersPerAz: int = Field(
+        catalog.DEFAULT_BROKERS_PER_AZ, ge=catalog.BROKERS_PER_AZ_MIN, le=catalog.BROKERS_PER_AZ_MAX
+    )
+    brokerStorageGiB: int = Field(
+        catalog.DEFAULT_BROKER_STORAGE_GIB, ge=catalog.BROKER_STORAGE_GIB_MIN, le=catalog.BROKER_STORAGE_GIB_MAX
+    )
+    clientInstanceType: str = catalog.DEFAULT_CLIENT_INSTANCE_TYPE
+    scramUsername: str = catalog.DEFAULT_SCRAM_USERNAME
+    onFailure: Literal["ROLLBACK", "RETAIN"] = "ROLLBACK"
+    timing: TimingInput = Field(default_factory=TimingInput)
+    mode: Literal["provision", "teardown"] = "provision"
+
+    @field_validator("deploymentName")
+    @classmethod
+    def _deployment_name(cls, value: str) -> str:
+        if not DEPLOYMENT_NAME_RE.fullmatch(value):
+            raise ValueError(
+                "must start with a lower-case letter, then lower-case letters, digits and hyphens, "
+                f"at most 32 characters (got {_show(value)})"
+            )
+        if value.endswith("-") or "--" in value:
+            raise ValueError(f"must not end with a hyphen or contain '--' (got {_show(value)})")
+        return value
+
+    @field_validator("scramUsername")
+    @classmethod
+    def _scram_username(cls, value: str) -> str:
+        if not SCRAM_USERNAME_RE.fullmatch(value):
+            raise ValueError(
+                "must start with a letter, then letters, digits, '_', '-' or '.', 1 to 64 characters "
+                f"(got {_show(value)})"
+            )
+        return value
+
+    @field_validator("clientInstanceType")
+    @classmethod
+    def _client_instance_type(cls, value: str) -> str:
+        if len(value) > 64 or not EC2_INSTANCE_TYPE_RE.fullmatch(value):
+            raise ValueError(f"must be an EC2 instance type such as 't3.small' (got {_show(value)})")
+        return value
+
+
+_MODELS: dict[tuple[str, ...], type[BaseModel]] = {
+    (): RequestInput,
+    ("primary",): RegionInput,
+    ("secondary",): RegionInput,
+    ("timing",): TimingInput,
+}
+
+
+def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
+    """Validate an execution input against the contract and return the normalized config.
+
+    ``az_lookup(region)`` returns the names of the availability zones available in ``region``;
+    it is called only in provision mode, and only for regions that passed the other checks.
+    Raises ``InvalidInput`` naming every field that is wrong.
+    """
+    if not isinstance(event, dict):
+        raise InvalidInput(f"input: must be a JSON object, got {_json_type(event)}")
+    try:
+        request = RequestInput.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidInput(_format_validation_error(exc)) from None
+
+    config: dict[str, Any] = request.model_dump(mode="json")
+    provision = request.mode == "provision"
+    problems: list[str] = []
+    regions_ok = _check_regions(request, problems)
+    if provision:
+        _check_cidrs(request, problems)
+        _check_catalog(request, problems)
+
+    for role in ("primary", "secondary"):
+        side = config[role]
+        side["role"] = role
+        side["availabilityZones"] = []
+        side["subnets"] = None
+        if provision and role in regions_ok:
+            zones = sorted(set(az_lookup(side["region"])))
+            if len(zones) < catalog.AVAILABILITY_ZONE_COUNT:
+                found = ", ".join(zones) or "none"
+                problems.append(
+                    f"{role}.region: {side['region']} has {len(zones)} available availability zone(s) ({found}), "
+                    f"the brokers need {catalog.AVAILABILITY_ZONE_COUNT}"
+                )
+            side["availabilityZones"] = zones[: catalog.AVAILABILITY_ZONE_COUNT]
+
+    if problems:
+        raise InvalidInput(PROBLEM_SEPARATOR.join(problems))
+    if provision:
+        for role in ("primary", "secondary"):
+            config[role]["vpcCidr"] = str(ipaddress.ip_network(config[role]["vpcCidr"]))
+            config[role]["subnets"] = plan_subnets(config[role]["vpcCidr"])
+    return config
+
+
+@lru_cache(maxsize=1)
+def msk_regions() -> frozenset[str]:
+    """The regions where Amazon MSK is available, from botocore's offline endpoint data."""
+    return frozenset(boto3.session.Session().get_available_regions("kafka"))
+
+
+def _check_regions(request: RequestInput, problems: list[str]) -> set[str]:
+    """Check both regions; return the roles whose region passed."""
+    passed = set()
+    for role in ("primary", "secondary"):
+        region = getattr(request, role).region
+        if region not in msk_regions():
+            problems.append(f"{role}.region: {_show(region)} is not an AWS region where Amazon MSK is available")
+        elif role == "secondary" and region == request.primary.region:
+            problems.append(f"secondary.region: must differ from primary.region (both are {region})")
+        else:
+            passed.add(role)
+    return passed
+
+
+def _check_cidrs(request: RequestInput, problems: list[str]) -> None:
+    networks: dict[str, ipaddress.IPv4Network] = {}
+    for role in ("primary", "secondary"):
+        field = f"{role}.vpcCidr"
+        cidr = getattr(request, role).vpcCidr
+        if cidr is None:
+            problems.append(f"{field}: is required")
+            continue
+        network, problem = _parse_vpc_cidr(cidr)
+        if problem:
+            problems.append(f"{field}: {problem}")
+        else:
+            networks[role] = network
+    if len(networks) == 2 and networks["primary"].overlaps(networks["secondary"]):
+        problems.append(
+            f"secondary.vpcCidr: {networks['secondary']} overlaps primary.vpcCidr {networks['primary']} "
+            "(VPC peering needs CIDRs that do not overlap)"
+        )
+
+
+def _parse_vpc_cidr(cidr: str) -> tuple[ipaddress.IPv4Network | None, str | None]:
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None, f"{_show(cidr)} is not a valid IPv4 CIDR such as '10.0.0.0/16'"
+    if network.version != 4:
+        return None, f"{_show(cidr)} is not an IPv4 CIDR (a VPC's primary CIDR is IPv4)"
+    if "/" not in cidr:
+        return None, f"{_show(cidr)} has no prefix length, write it like '10.0.0.0/16'"
+    if str(network.network_address) != cidr.split("/", 1)[0]:
+        return None, f"{_show(cidr)} has host bits set (did you mean {network}?)"
+    if not catalog.VPC_MIN_PREFIX <= network.prefixlen <= catalog.VPC_MAX_PREFIX:
+        return None, (
+            f"{cidr} has prefix /{network.prefixlen}, a VPC CIDR must be between "
+            f"/{catalog.VPC_MIN_PREFIX} and /{catalog.VPC_MAX_PREFIX}"
+        )
+    if any(network.overlaps(bad) for bad in _UNUSABLE_RANGES):
+        return None, f"{cidr} is in a reserved range that cannot be a VPC's address space"
+    try:
+        plan_subnets(str(network))
+    except ValueError as exc:
+        return None, str(exc)
+    return network, None
+
+
+def _check_catalog(request: RequestInput, problems: list[str]) -> None:
+    version = request.kafkaVersion
+    if version not in catalog.SUPPORTED_KAFKA_VERSIONS:
+        supported = ", ".join(catalog.SUPPORTED_KAFKA_VERSIONS)
+        ended = catalog.END_OF_SUPPORT_KAFKA_VERSIONS.get(version)
+        why = f"is past its MSK end of support ({ended})" if ended else "is not a Kafka version msk-pair supports"
+        problems.append(f"kafkaVersion: {_show(version)} {why}, use one of {supported}")
+    broker = request.brokerInstanceType
+    if broker not in catalog.BROKER_INSTANCE_TYPES:
+        problems.append(
+            f"brokerInstanceType: {_show(broker)} is not an MSK standard broker type "
+            "(kafka.t3.small, kafka.m5.*, kafka.m7g.*)"
+        )
+    elif not catalog.supports_per_partition_monitoring(broker):
+        problems.append(
+            f"brokerInstanceType: {broker} does not support {catalog.ENHANCED_MONITORING_LEVEL} enhanced "
+            "monitoring, use a kafka.m5.* or kafka.m7g.* broker"
+        )
+
+
+# --- error formatting ----------------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "is required",
+    "int_type": "must be an integer",
+    "string_type": "must be a string",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+}
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(str(part) for part in error["loc"])
+        field = ".".join(loc) or "input"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            allowed = ", ".join(_MODELS[loc[:-1]].model_fields) if loc[:-1] in _MODELS else ""
+            message = "is not a known field" + (f" (known fields: {allowed})" if allowed else "")
+        elif kind in _MESSAGES:
+            message = _MESSAGES[kind]
+            if kind != "missing":
+                message += f", got {_json_type(error.get('input'))}"
+        elif kind == "value_error":
+            message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        else:
+            msg = error["msg"]
+            message = f"{msg[:1].lower()}{msg[1:]} (got {_show(error.get('input'))})"
+        problems.append(f"{field}: {message}")
+    return PROBLEM_SEPARATOR.join(problems)
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _show(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,397 @@
+"""validate_request: the input contract."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from mskpair_core import catalog
+from mskpair_core.config import validate_request
+from mskpair_core.errors import InvalidInput
+
+SAMPLE = Path(__file__).resolve().parents[2] / "events" / "region-pair.json"
+
+AZS = {
+    "us-east-1": ["us-east-1f", "us-east-1a", "us-east-1d", "us-east-1b", "us-east-1c", "us-east-1e"],
+    "us-west-2": ["us-west-2c", "us-west-2b", "us-west-2a", "us-west-2d"],
+    "eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+    "us-west-1": ["us-west-1a", "us-west-1c"],  # only two availability zones
+}
+
+
+class FakeAzLookup:
+    def __init__(self, zones: dict[str, list[str]] | None = None) -> None:
+        self.zones = AZS if zones is None else zones
+        self.calls: list[str] = []
+
+    def __call__(self, region: str) -> list[str]:
+        self.calls.append(region)
+        return list(self.zones.get(region, []))
+
+
+def minimal() -> dict:
+    return {
+        "deploymentName": "orders-dr",
+        "primary": {"region": "us-east-1", "vpcCidr": "10.0.0.0/16"},
+        "secondary": {"region": "us-west-2", "vpcCidr": "172.31.0.0/16"},
+    }
+
+
+def sample() -> dict:
+    return json.loads(SAMPLE.read_text())
+
+
+def refused(event: object, az_lookup: FakeAzLookup | None = None) -> str:
+    with pytest.raises(InvalidInput) as info:
+        validate_request(event, az_lookup=az_lookup or FakeAzLookup())  # type: ignore[arg-type]
+    return str(info.value)
+
+
+def with_(event: dict, path: str, value: object) -> dict:
+    """A copy of ``event`` with the dotted ``path`` set to ``value``."""
+    event = copy.deepcopy(event)
+    *parents, last = path.split(".")
+    target = event
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return event
+
+
+def without(event: dict, path: str) -> dict:
+    event = copy.deepcopy(event)
+    *parents, last = path.split(".")
+    target = event
+    for key in parents:
+        target = target[key]
+    del target[last]
+    return event
+
+
+# --- valid input -----------------------------------------------------------------------
+
+
+def test_sample_event_is_the_brief_example_and_validates() -> None:
+    event = sample()
+    config = validate_request(event, az_lookup=FakeAzLookup())
+    assert config["deploymentName"] == "orders-dr"
+    assert config["kafkaVersion"] == event["kafkaVersion"]
+    assert config["kafkaVersion"] in catalog.SUPPORTED_KAFKA_VERSIONS
+    assert config["timing"] == {"pollSeconds": 60, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
+    assert config["primary"] == {
+        "region": "us-east-1",
+        "vpcCidr": "10.0.0.0/16",
+        "role": "primary",
+        "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "subnets": {"public": "10.0.0.0/24", "brokers": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
+    }
+    assert config["secondary"] == {
+        "region": "us-west-2",
+        "vpcCidr": "172.31.0.0/16",
+        "role": "secondary",
+        "availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"],
+        "subnets": {"public": "172.31.0.0/24", "brokers": ["172.31.1.0/24", "172.31.2.0/24", "172.31.3.0/24"]},
+    }
+    assert json.loads(json.dumps(config)) == config
+
+
+def test_minimal_input_gets_every_default() -> None:
+    config = validate_request(minimal(), az_lookup=FakeAzLookup())
+    expected_defaults = catalog.defaults()
+    assert {k: config[k] for k in expected_defaults} == expected_defaults
+    assert config["kafkaVersion"] == catalog.DEFAULT_KAFKA_VERSION
+    assert config["brokerInstanceType"] == "kafka.m5.large"
+    assert config["brokersPerAz"] == 1
+    assert config["brokerStorageGiB"] == 100
+    assert config["clientInstanceType"] == "t3.small"
+    assert config["scramUsername"] == "msk-admin"
+    assert config["onFailure"] == "ROLLBACK"
+    assert config["mode"] == "provision"
+    assert config["timing"] == {"pollSeconds": 60, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
+    assert set(config) == {"deploymentName", "primary", "secondary", *expected_defaults}
+    json.dumps(config)
+
+
+def test_default_kafka_version_is_supported_and_recent() -> None:
+    assert catalog.DEFAULT_KAFKA_VERSION in catalog.SUPPORTED_KAFKA_VERSIONS
+    for version in ("3.6.0", "3.5.1", "3.7.x", "2.8.1"):
+        assert version not in catalog.SUPPORTED_KAFKA_VERSIONS
+    assert set(catalog.KAFKA_CLIENT_VERSIONS) == set(catalog.SUPPORTED_KAFKA_VERSIONS)
+
+
+def test_catalog_constants() -> None:
+    assert catalog.KAFKA_SASL_SCRAM_PORT == 9096
+    assert catalog.JMX_EXPORTER_PORT == 11001
+    assert catalog.NODE_EXPORTER_PORT == 11002
+    assert not catalog.supports_per_partition_monitoring("kafka.t3.small")
+    assert catalog.supports_per_partition_monitoring("kafka.m5.large")
+    assert catalog.supports_per_partition_monitoring("kafka.m7g.16xlarge")
+    assert not catalog.supports_per_partition_monitoring("kafka.nope")
+
+
+def test_defaults_returns_a_fresh_copy() -> None:
+    catalog.defaults()["timing"]["pollSeconds"] = 1
+    assert catalog.defaults()["timing"]["pollSeconds"] == 60
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("deploymentName", "a"),
+        ("deploymentName", "a" * 32),
+        ("deploymentName", "orders-dr-2"),
+        ("kafkaVersion", "3.9.x"),
+        ("kafkaVersion", "4.0.x"),
+        ("kafkaVersion", "4.1.x"),
+        ("brokerInstanceType", "kafka.m7g.large"),
+        ("brokerInstanceType", "kafka.m5.24xlarge"),
+        ("brokersPerAz", 10),
+        ("brokerStorageGiB", 1),
+        ("brokerStorageGiB", 16384),
+        ("clientInstanceType", "m7g.large"),
+        ("clientInstanceType", "c6in.2xlarge"),
+        ("scramUsername", "Admin_user.1-x"),
+        ("scramUsername", "u" * 64),
+        ("onFailure", "RETAIN"),
+        ("timing", {"pollSeconds": 5, "clusterTimeoutMinutes": 720, "clientTimeoutMinutes": 180}),
+        ("timing", {}),
+        ("primary.vpcCidr", "10.0.0.0/26"),
+        ("secondary.vpcCidr", "10.1.0.0/16"),
+        ("secondary.region", "eu-west-1"),
+    ],
+)
+def test_valid_variations(path: str, value: object) -> None:
+    config = validate_request(with_(minimal(), path, value), az_lookup=FakeAzLookup())
+    node = config
+    for key in path.split("."):
+        node = node[key]
+    if path == "timing":
+        assert node == {**catalog.defaults()["timing"], **value}
+    else:
+        assert node == value
+
+
+def test_partial_timing_fills_the_rest() -> None:
+    config = validate_request(with_(minimal(), "timing", {"pollSeconds": 10}), az_lookup=FakeAzLookup())
+    assert config["timing"] == {"pollSeconds": 10, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
+
+
+def test_smallest_vpc_gets_four_28s() -> None:
+    config = validate_request(with_(minimal(), "primary.vpcCidr", "10.0.0.0/26"), az_lookup=FakeAzLookup())
+    assert config["primary"]["subnets"] == {
+        "public": "10.0.0.0/28",
+        "brokers": ["10.0.0.16/28", "10.0.0.32/28", "10.0.0.48/28"],
+    }
+
+
+def test_input_is_not_mutated() -> None:
+    event = minimal()
+    before = copy.deepcopy(event)
+    validate_request(event, az_lookup=FakeAzLookup())
+    assert event == before
+
+
+# --- refused input: each message names the field -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "field", "words"),
+    [
+        # deployment name
+        (with_(minimal(), "deploymentName", "Orders"), "deploymentName", "lower-case"),
+        (with_(minimal(), "deploymentName", "1orders"), "deploymentName", "lower-case"),
+        (with_(minimal(), "deploymentName", "orders_dr"), "deploymentName", "lower-case"),
+        (with_(minimal(), "deploymentName", ""), "deploymentName", "lower-case"),
+        (with_(minimal(), "deploymentName", "a" * 33), "deploymentName", "32"),
+        (with_(minimal(), "deploymentName", "orders-"), "deploymentName", "hyphen"),
+        (with_(minimal(), "deploymentName", "orders--dr"), "deploymentName", "--"),
+        # CIDRs
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.1/16"), "primary.vpcCidr", "host bits"),
+        (with_(minimal(), "primary.vpcCidr", "not-a-cidr"), "primary.vpcCidr", "not a valid"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.256/16"), "primary.vpcCidr", "not a valid"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.0"), "primary.vpcCidr", "prefix"),
+        (with_(minimal(), "secondary.vpcCidr", "fd00::/56"), "secondary.vpcCidr", "IPv4"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.0/8"), "primary.vpcCidr", "/16"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.0/15"), "primary.vpcCidr", "/16"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.0/29"), "primary.vpcCidr", "/28"),
+        (with_(minimal(), "primary.vpcCidr", "10.0.0.0/27"), "primary.vpcCidr", "too small"),
+        (with_(minimal(), "secondary.vpcCidr", "10.0.0.0/28"), "secondary.vpcCidr", "too small"),
+        (with_(minimal(), "primary.vpcCidr", "127.0.0.0/16"), "primary.vpcCidr", "reserved"),
+        (with_(minimal(), "primary.vpcCidr", "224.0.0.0/16"), "primary.vpcCidr", "reserved"),
+        (without(minimal(), "primary.vpcCidr"), "primary.vpcCidr", "required"),
+        (with_(minimal(), "secondary.vpcCidr", "10.0.128.0/17"), "secondary.vpcCidr", "overlaps"),
+        (with_(minimal(), "secondary.vpcCidr", "10.0.0.0/16"), "secondary.vpcCidr", "overlaps"),
+        (with_(minimal(), "secondary.vpcCidr", "10.0.0.0/8"), "secondary.vpcCidr", ""),
+        # regions
+        (with_(minimal(), "secondary.region", "us-east-1"), "secondary.region", "differ"),
+        (with_(minimal(), "primary.region", "us-east-9"), "primary.region", "not an AWS region"),
+        (with_(minimal(), "secondary.region", "mars-north-1"), "secondary.region", "not an AWS region"),
+        (with_(minimal(), "primary.region", ""), "primary.region", ""),
+        (with_(minimal(), "secondary.region", "us-west-1"), "secondary.region", "availability zone"),
+        # catalog
+        (with_(minimal(), "kafkaVersion", "3.6.0"), "kafkaVersion", "end of support"),
+        (with_(minimal(), "kafkaVersion", "3.7.x"), "kafkaVersion", "end of support"),
+        (with_(minimal(), "kafkaVersion", "9.9.9"), "kafkaVersion", "3.8.x"),
+        (with_(minimal(), "brokerInstanceType", "kafka.m6i.large"), "brokerInstanceType", "not an MSK"),
+        (with_(minimal(), "brokerInstanceType", "express.m7g.large"), "brokerInstanceType", "not an MSK"),
+        (with_(minimal(), "brokerInstanceType", "m5.large"), "brokerInstanceType", "not an MSK"),
+        (with_(minimal(), "brokerInstanceType", "kafka.t3.small"), "brokerInstanceType", "PER_TOPIC_PER_PARTITION"),
+        # ranges and patterns
+        (with_(minimal(), "brokersPerAz", 0), "brokersPerAz", "greater than or equal to 1"),
+        (with_(minimal(), "brokersPerAz", 11), "brokersPerAz", "less than or equal to 10"),
+        (with_(minimal(), "brokerStorageGiB", 0), "brokerStorageGiB", ""),
+        (with_(minimal(), "brokerStorageGiB", 16385), "brokerStorageGiB", ""),
+        (with_(minimal(), "clientInstanceType", "t3"), "clientInstanceType", "EC2 instance type"),
+        (with_(minimal(), "clientInstanceType", "T3.SMALL"), "clientInstanceType", "EC2 instance type"),
+        (with_(minimal(), "scramUsername", "1admin"), "scramUsername", "start with a letter"),
+        (with_(minimal(), "scramUsername", "ad min"), "scramUsername", ""),
+        (with_(minimal(), "scramUsername", ""), "scramUsername", ""),
+        (with_(minimal(), "scramUsername", "u" * 65), "scramUsername", "64"),
+        (with_(minimal(), "onFailure", "rollback"), "onFailure", "ROLLBACK"),
+        (with_(minimal(), "mode", "destroy"), "mode", "teardown"),
+        (with_(minimal(), "timing", {"pollSeconds": 4}), "timing.pollSeconds", ""),
+        (with_(minimal(), "timing", {"pollSeconds": 3601}), "timing.pollSeconds", ""),
+        (with_(minimal(), "timing", {"clusterTimeoutMinutes": 0}), "timing.clusterTimeoutMinutes", ""),
+        (with_(minimal(), "timing", {"clusterTimeoutMinutes": 721}), "timing.clusterTimeoutMinutes", ""),
+        (with_(minimal(), "timing", {"clientTimeoutMinutes": 0}), "timing.clientTimeoutMinutes", ""),
+        (with_(minimal(), "timing", {"clientTimeoutMinutes": 181}), "timing.clientTimeoutMinutes", ""),
+        # unknown fields, at every level
+        (with_(minimal(), "region", "us-east-1"), "region", "not a known field"),
+        (with_(minimal(), "primary.subnetCidr", "10.0.0.0/24"), "primary.subnetCidr", "not a known field"),
+        (with_(minimal(), "secondary.Region", "us-west-2"), "secondary.Region", "not a known field"),
+        (with_(minimal(), "timing", {"pollSecond": 10}), "timing.pollSecond", "not a known field"),
+        # required fields
+        (without(minimal(), "deploymentName"), "deploymentName", "required"),
+        (without(minimal(), "primary"), "primary", "required"),
+        (without(minimal(), "secondary"), "secondary", "required"),
+        (without(minimal(), "primary.region"), "primary.region", "required"),
+        # wrong types
+        (with_(minimal(), "brokersPerAz", "1"), "brokersPerAz", "integer"),
+        (with_(minimal(), "brokersPerAz", 1.0), "brokersPerAz", "integer"),
+        (with_(minimal(), "brokersPerAz", True), "brokersPerAz", "integer"),
+        (with_(minimal(), "brokerStorageGiB", "100"), "brokerStorageGiB", "integer"),
+        (with_(minimal(), "timing", {"pollSeconds": "60"}), "timing.pollSeconds", "integer"),
+        (with_(minimal(), "deploymentName", 42), "deploymentName", "string"),
+        (with_(minimal(), "kafkaVersion", 3.8), "kafkaVersion", "string"),
+        (with_(minimal(), "kafkaVersion", None), "kafkaVersion", "string"),
+        (with_(minimal(), "primary.vpcCidr", 167772160), "primary.vpcCidr", "string"),
+        (with_(minimal(), "primary", "us-east-1"), "primary", "object"),
+        (with_(minimal(), "secondary", ["us-west-2"]), "secondary", "object"),
+        (with_(minimal(), "timing", 60), "timing", "object"),
+        # not an object at all
+        ([], "input", "object"),
+        ("orders-dr", "input", "object"),
+        (None, "input", "object"),
+    ],
+)
+def test_refused(event: object, field: str, words: str) -> None:
+    message = refused(event)
+    assert f"{field}: " in message
+    assert words in message
+    assert "pydantic" not in message
+    assert "https://" not in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    event = with_(minimal(), "deploymentName", "Bad")
+    event = with_(event, "brokersPerAz", "2")
+    event = with_(event, "timing", {"pollSeconds": 1, "extra": 1})
+    message = refused(event)
+    problems = message.split("; ")
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        "deploymentName",
+        "brokersPerAz",
+        "timing.pollSeconds",
+        "timing.extra",
+    ]
+
+
+def test_semantic_problems_are_reported_together() -> None:
+    event = with_(minimal(), "secondary.vpcCidr", "10.0.0.0/16")
+    event = with_(event, "kafkaVersion", "3.6.0")
+    event = with_(event, "brokerInstanceType", "kafka.t3.small")
+    event = with_(event, "secondary.region", "us-west-1")
+    message = refused(event)
+    fields = [p.split(": ", 1)[0] for p in message.split("; ")]
+    assert fields == ["secondary.vpcCidr", "kafkaVersion", "brokerInstanceType", "secondary.region"]
+
+
+def test_only_two_azs_refused_and_names_the_region() -> None:
+    message = refused(with_(minimal(), "primary.region", "us-west-1"))
+    assert message.startswith("primary.region: us-west-1 has 2 available")
+    assert "need 3" in message
+
+
+def test_region_without_azs_refused() -> None:
+    lookup = FakeAzLookup({"us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c"]})
+    assert "secondary.region: us-west-2 has 0" in refused(minimal(), lookup)
+
+
+def test_az_lookup_only_for_regions_that_passed() -> None:
+    lookup = FakeAzLookup()
+    refused(with_(minimal(), "secondary.region", "us-east-9"), lookup)
+    assert lookup.calls == ["us-east-1"]
+    lookup = FakeAzLookup()
+    refused(with_(minimal(), "secondary.region", "us-east-1"), lookup)
+    assert lookup.calls == ["us-east-1"]
+    lookup = FakeAzLookup()
+    refused(with_(minimal(), "brokersPerAz", "x"), lookup)
+    assert lookup.calls == []
+
+
+def test_az_lookup_duplicates_are_ignored() -> None:
+    lookup = FakeAzLookup({"us-east-1": ["us-east-1a", "us-east-1a", "us-east-1b"], "us-west-2": AZS["us-west-2"]})
+    assert "primary.region: us-east-1 has 2" in refused(minimal(), lookup)
+
+
+# --- teardown mode ---------------------------------------------------------------------------
+
+
+def teardown() -> dict:
+    return {
+        "mode": "teardown",
+        "deploymentName": "orders-dr",
+        "primary": {"region": "us-east-1"},
+        "secondary": {"region": "us-west-2"},
+    }
+
+
+def test_teardown_needs_only_names_and_regions() -> None:
+    lookup = FakeAzLookup()
+    config = validate_request(teardown(), az_lookup=lookup)
+    assert config["mode"] == "teardown"
+    assert config["primary"]["region"] == "us-east-1"
+    assert config["primary"]["vpcCidr"] is None
+    assert config["primary"]["role"] == "primary"
+    assert config["secondary"]["role"] == "secondary"
+    assert config["kafkaVersion"] == catalog.DEFAULT_KAFKA_VERSION
+    assert config["timing"] == catalog.defaults()["timing"]
+    assert lookup.calls == []
+    json.dumps(config)
+
+
+def test_teardown_accepts_the_provision_input_even_if_no_longer_valid_for_provisioning() -> None:
+    event = {**sample(), "mode": "teardown", "kafkaVersion": "3.6.0", "brokerInstanceType": "kafka.t3.small"}
+    event["secondary"] = {"region": "us-west-1", "vpcCidr": "10.0.0.0/16"}  # 2 AZs, overlapping CIDR
+    config = validate_request(event, az_lookup=FakeAzLookup())
+    assert config["primary"]["vpcCidr"] == "10.0.0.0/16"
+    assert config["secondary"]["vpcCidr"] == "10.0.0.0/16"
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (with_(teardown(), "secondary.region", "us-east-1"), "secondary.region"),
+        (with_(teardown(), "primary.region", "nowhere-1"), "primary.region"),
+        (with_(teardown(), "deploymentName", "Bad Name"), "deploymentName"),
+        (without(teardown(), "deploymentName"), "deploymentName"),
+        (without(teardown(), "secondary"), "secondary"),
+        (with_(teardown(), "primary.extra", 1), "primary.extra"),
+        (with_(teardown(), "brokersPerAz", "1"), "brokersPerAz"),
+    ],
+)
+def test_teardown_refused(event: dict, field: str) -> None:
+    assert f"{field}: " in refused(event)
