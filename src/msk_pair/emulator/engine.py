@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 import threading
@@ -85,10 +86,12 @@ class FunctionSpec:
     code_uri: Path
     handler: str
     environment: dict[str, str]
+    timeout: float = 3.0
 
 
 def template_functions(template: dict[str, Any], root: Path) -> dict[str, FunctionSpec]:
-    env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    globals_ = template.get("Globals", {}).get("Function", {})
+    env = globals_.get("Environment", {}).get("Variables", {})
     specs = {}
     for logical_id, res in template["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
@@ -100,6 +103,7 @@ def template_functions(template: dict[str, Any], root: Path) -> dict[str, Functi
             code_uri=root / props["CodeUri"],
             handler=props["Handler"],
             environment={k: v for k, v in variables.items() if isinstance(v, str)},
+            timeout=float(props.get("Timeout", globals_.get("Timeout", 3))),
         )
     return specs
 
@@ -133,6 +137,8 @@ class LambdaRuntime:
         self._modules: dict[Path, ModuleType] = {}
         self._lock = threading.Lock()
         self.invocations: list[dict[str, Any]] = []
+        self._in_flight: dict[str, float] = {}  # request id -> emulated time by which Lambda ends it
+        self._settled = threading.Condition()
 
     def _module(self, code_uri: Path) -> ModuleType:
         with self._lock:
@@ -171,6 +177,8 @@ class LambdaRuntime:
         record = {"function": logical_id, "event": payload, "started": clock_mod.now(), "errored": False}
         self.invocations.append(record)
         started = time.perf_counter()
+        with self._settled:
+            self._in_flight[request_id] = clock_mod.now() + spec.timeout
         try:
             self.faults.before(logical_id, payload)
             result = fn(payload, context)
@@ -187,6 +195,27 @@ class LambdaRuntime:
                 "requestId": request_id,
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }, True
+        finally:
+            with self._settled:
+                self._in_flight.pop(request_id, None)
+                self._settled.notify_all()
+
+    def settle(self, until: float, real_timeout: float = 30.0) -> None:
+        """Block until every invocation that Lambda would have ended by emulated time ``until`` has ended.
+
+        On AWS a Lambda keeps running when its state machine moves on (a Parallel
+        branch failed, the execution was stopped); it ends at the latest at its
+        timeout. A Wait of N seconds therefore outlasts every invocation that started
+        more than its timeout before the Wait ends: the emulator must not let the
+        state after the Wait overtake them in real time.
+        """
+        deadline = time.monotonic() + real_timeout
+        with self._settled:
+            while any(ends <= until for ends in self._in_flight.values()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("in-flight Lambda invocations did not finish")
+                self._settled.wait(left)
 
 
 # -- the emulator ---------------------------------------------------------------------
@@ -277,6 +306,7 @@ class Emulator:
         for layer in (self.root / "layers/common/python",):
             if str(layer) not in sys.path:
                 sys.path.insert(0, str(layer))
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self._undo.append(self._mock.stop)
@@ -324,8 +354,11 @@ class Emulator:
             def sleep(seconds: float) -> None:
                 clock.advance(seconds)
 
+        runtime = self.runtime
+
         def wait_interval(_self: Any, env: Any, wait_seconds: int) -> None:
             clock.advance(wait_seconds)
+            runtime.settle(until=clock.now())
 
         self._patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
         self._patch(retrier_decl, "time", _Time())

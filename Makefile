@@ -1,0 +1,57 @@
+# msk-pair: the two front-door commands are `make demo` and `make test`.
+# Both set up a virtualenv in .venv from pyproject.toml first (Python 3.11+).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: setup demo demo-rollback test unit lint asl validate build bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The workflow on the embedded emulator, with live progress (emulated time, paced to be watchable).
+demo: setup
+	$(BIN)/msk-pair run --local events/region-pair.json --pace 0.002
+
+## The same, with a failure injected in the secondary region: watch both regions roll back.
+demo-rollback: setup
+	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.002 --fail CreateNetworkFunction:secondary
+
+## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
+test: setup lint asl-check validate
+	$(BIN)/pytest -n 2 -q
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+asl: setup
+	$(BIN)/python -m msk_pair.asl
+
+asl-check: setup
+	$(BIN)/python -m msk_pair.asl --check
+
+validate: setup
+	$(BIN)/sam validate --lint
+
+## sam build here (no Docker): the template's runtime parameter overridden to the machine's python3.11.
+build: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build --parameter-overrides PythonRuntime=python3.11
+
+bench: setup
+	$(BIN)/python scripts/benchmark.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

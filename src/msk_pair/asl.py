@@ -1,0 +1,238 @@
+"""The state machine, written once in Python and rendered to ``statemachine/msk_pair.asl.json``.
+
+Why generate it: every task state carries the same retry policy, each region's
+branch has the same shape, and the fault matrix of the tests is derived from the
+states. Writing that by hand 30 times invites drift; here it is one function.
+The rendered JSON is what SAM deploys and what the emulator runs; a test fails
+if the committed file is not what this module renders (``make asl`` rewrites it).
+
+Names are what the Step Functions console shows: "Primary: create network".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROLES = ("primary", "secondary")
+
+LAMBDA_SERVICE_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+# One retry policy for every task: the Lambda service's own transient errors, and
+# the errors our handlers name Transient (throttling after boto3's standard-mode
+# retries, eventual consistency). Everything else is not retried: teardown.
+RETRY_POLICY: list[dict[str, Any]] = [
+    {
+        "ErrorEquals": LAMBDA_SERVICE_ERRORS,
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": ["Transient"],
+        "IntervalSeconds": 5,
+        "MaxAttempts": 8,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 120,
+        "JitterStrategy": "FULL",
+    },
+]
+
+# Deletes also retry ResourceInUse (DependencyViolation while a deleted cluster's
+# network interfaces linger): every 30 s, for at most 30 minutes.
+IN_USE_RETRY: dict[str, Any] = {
+    "ErrorEquals": ["ResourceInUse"],
+    "IntervalSeconds": 30,
+    "MaxAttempts": 60,
+    "BackoffRate": 1.0,
+}
+
+
+# At least the template's function Timeout (Globals), so every in-flight invocation has ended.
+IN_FLIGHT_WAIT_SECONDS = 130
+
+
+def title(role: str) -> str:
+    return role.capitalize()
+
+
+def task(
+    function: str,
+    *,
+    role: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    result_path: str | None = None,
+    next_state: str | None = None,
+    deleting: bool = False,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """A Lambda task state with the project's retry policy.
+
+    ``function`` is the template's logical id; the ASL gets ``${<id>Arn}`` and SAM's
+    DefinitionSubstitutions fill in the ARN.
+    """
+    params: dict[str, Any] = {"config.$": "$.config", "execution.$": "$$.Execution.Name"}
+    if role:
+        params["role"] = role
+    params.update(parameters or {})
+    state: dict[str, Any] = {"Type": "Task"}
+    if comment:
+        state["Comment"] = comment
+    state["Resource"] = "${" + function + "Arn}"
+    state["Parameters"] = params
+    if result_path is not None:
+        state["ResultPath"] = result_path
+    state["Retry"] = [*RETRY_POLICY, IN_USE_RETRY] if deleting else list(RETRY_POLICY)
+    if next_state:
+        state["Next"] = next_state
+    else:
+        state["End"] = True
+    return state
+
+
+def parallel_per_region(
+    branch: Any, *, result_path: str, catch_next: str | None, next_state: str, comment: str
+) -> dict[str, Any]:
+    """A Parallel state with one branch per region, results keyed by role."""
+    state: dict[str, Any] = {
+        "Type": "Parallel",
+        "Comment": comment,
+        "Branches": [branch(role) for role in ROLES],
+        "ResultSelector": {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)},
+        "ResultPath": result_path,
+    }
+    if catch_next:
+        state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch_next}]
+    state["Next"] = next_state
+    return state
+
+
+# -- provisioning ------------------------------------------------------------------
+def network_branch(role: str) -> dict[str, Any]:
+    name = f"{title(role)}: create network"
+    return {"StartAt": name, "States": {name: task("CreateNetworkFunction", role=role)}}
+
+
+def output_of(role: str) -> dict[str, Any]:
+    return {
+        "region.$": f"$.network.{role}.region",
+        "vpcId.$": f"$.network.{role}.vpcId",
+        "vpcCidr.$": f"$.network.{role}.vpcCidr",
+    }
+
+
+def provisioning_states() -> dict[str, Any]:
+    return {
+        "Create networks": parallel_per_region(
+            network_branch,
+            result_path="$.network",
+            catch_next="Roll back?",
+            next_state="Assemble output",
+            comment="Both regions side by side: VPC, public subnet and internet gateway, three broker subnets.",
+        ),
+        "Assemble output": {
+            "Type": "Pass",
+            "Parameters": {
+                "deploymentName.$": "$.config.deploymentName",
+                **{role: output_of(role) for role in ROLES},
+            },
+            "End": True,
+        },
+    }
+
+
+# -- teardown ----------------------------------------------------------------------
+def teardown_branch(role: str) -> dict[str, Any]:
+    name = f"{title(role)}: delete network"
+    return {"StartAt": name, "States": {name: task("DeleteNetworkFunction", role=role, deleting=True)}}
+
+
+def teardown_states() -> dict[str, Any]:
+    teardown = parallel_per_region(
+        teardown_branch,
+        result_path="$.teardown",
+        catch_next=None,
+        next_state="Teardown done: why?",
+        comment="Delete everything tagged with the deployment, both regions side by side, in dependency order.",
+    )
+    teardown["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}]
+    return {
+        "Roll back?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.config.onFailure", "StringEquals": "RETAIN", "Next": "Fail with original error"}],
+            "Default": "Let in-flight tasks end",
+        },
+        "Let in-flight tasks end": {
+            "Type": "Wait",
+            "Comment": (
+                "When one Parallel branch fails, Step Functions stops the others, but a Lambda already running "
+                "goes on until it returns or times out. Teardown waits out the functions' timeout so that "
+                "nothing is created behind its back."
+            ),
+            "Seconds": IN_FLIGHT_WAIT_SECONDS,
+            "Next": "Teardown",
+        },
+        "Teardown": teardown,
+        "Teardown done: why?": {
+            "Type": "Choice",
+            "Comment": "A provisioning that failed ends failed, with its own error and cause.",
+            "Choices": [{"Variable": "$.error", "IsPresent": True, "Next": "Fail with original error"}],
+            "Default": "Teardown complete",
+        },
+        "Teardown complete": {"Type": "Succeed"},
+        "Fail with original error": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+        "Teardown failed": {"Type": "Fail", "Error": "TeardownFailed", "CausePath": "$.teardownError.Cause"},
+    }
+
+
+def build() -> dict[str, Any]:
+    validate = task("ValidateInputFunction", result_path="$", next_state="Provision or teardown?")
+    validate["Parameters"] = {"input.$": "$", "execution.$": "$$.Execution.Name"}
+    return {
+        "Comment": (
+            "msk-pair: two Amazon MSK clusters in two regions, peered, ready for MirrorMaker 2. "
+            "Any failure tears down everything tagged with the deployment, in both regions."
+        ),
+        "StartAt": "Validate input",
+        "States": {
+            "Validate input": validate,
+            "Provision or teardown?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.config.mode", "StringEquals": "teardown", "Next": "Teardown"}],
+                "Default": "Create networks",
+            },
+            **provisioning_states(),
+            **teardown_states(),
+        },
+    }
+
+
+ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "msk_pair.asl.json"
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[args.index("--out") + 1]) if "--out" in args else ASL_PATH
+    if "--check" in args:
+        if path.read_text() != render():
+            print(f"{path} is stale: run `make asl`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
