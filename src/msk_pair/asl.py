@@ -167,7 +167,9 @@ def teardown_states() -> dict[str, Any]:
     return {
         "Roll back?": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.config.onFailure", "StringEquals": "RETAIN", "Next": "Fail with original error"}],
+            "Choices": [
+                {"Variable": "$.config.onFailure", "StringEquals": "RETAIN", "Next": "Fail with original error"}
+            ],
             "Default": "Let in-flight tasks end",
         },
         "Let in-flight tasks end": {

@@ -147,10 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from msk_pair.emulator.engine import Emulator
     from mskpair_core.config import validate_request
     from mskpair_core.errors import InvalidInput
-
-    from msk_pair.emulator.engine import Emulator
 
     request = _read_input(args.input)
     # Availability zones are looked up on the emulator's regions (offline).

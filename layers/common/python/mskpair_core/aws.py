@@ -51,15 +51,21 @@ THROTTLING_CODES = frozenset(
 
 _clients: dict[tuple[str, str, int], Any] = {}
 _lock = threading.Lock()
+_session: boto3.session.Session | None = None
 
 
 def client(service: str, region: str) -> Any:
     """A cached boto3 client for ``service`` in ``region`` with the standard retry config."""
+    global _session
     key = (service, region, _generation)
     with _lock:
         found = _clients.get(key)
         if found is None:
-            found = boto3.session.Session().client(service, region_name=region, config=BOTO_CONFIG)
+            # One session for the process: it caches the service models, so a client is cheap to make.
+            # boto3 sessions are not thread-safe: clients are made under the lock.
+            if _session is None:
+                _session = boto3.session.Session()
+            found = _session.client(service, region_name=region, config=BOTO_CONFIG)
             _clients[key] = found
         return found
 

@@ -130,9 +130,9 @@ def _ensure_subnets(
 ) -> SubnetIds:
     existing = {
         _tag(s, SUBNET_TAG): s["SubnetId"]
-        for s in ec2.describe_subnets(
-            Filters=[*ec2_filters(deployment, role), {"Name": "vpc-id", "Values": [vpc_id]}]
-        )["Subnets"]
+        for s in ec2.describe_subnets(Filters=[*ec2_filters(deployment, role), {"Name": "vpc-id", "Values": [vpc_id]}])[
+            "Subnets"
+        ]
     }
     wanted = [("public", plan["public"], azs[0])] + [
         (f"broker-{i + 1}", cidr, azs[i]) for i, cidr in enumerate(plan["brokers"])
@@ -152,9 +152,9 @@ def _ensure_subnets(
 def _ensure_public_route_table(
     ec2: Any, deployment: str, role: Role, vpc_id: str, igw_id: str, public_subnet: str
 ) -> str:
-    found = ec2.describe_route_tables(
-        Filters=[*ec2_filters(deployment, role), {"Name": "vpc-id", "Values": [vpc_id]}]
-    )["RouteTables"]
+    found = ec2.describe_route_tables(Filters=[*ec2_filters(deployment, role), {"Name": "vpc-id", "Values": [vpc_id]}])[
+        "RouteTables"
+    ]
     if found:
         table = found[0]
     else:
@@ -249,7 +249,8 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
             extra_ids = {g["GroupId"] for g in extra}
             for group in groups:  # rules that name a group we delete go first
                 naming = [
-                    p for p in group.get("IpPermissions", [])
+                    p
+                    for p in group.get("IpPermissions", [])
                     if any(pair.get("GroupId") in extra_ids for pair in p.get("UserIdGroupPairs", []))
                 ]
                 if naming:
