@@ -1,0 +1,64 @@
+"""State-machine routing, written as Step Functions Local mock-config test cases.
+
+``MockConfigFile.json`` is in Step Functions Local's format: the same file runs on
+the real Step Functions Local (``SFN_MOCK_CONFIG=... docker run amazon/aws-stepfunctions-local``,
+then start ``<stateMachineArn>#<TestCase>``) and here, on moto's engine, which our
+emulator teaches to read it (msk_pair/emulator/mock_config.py). Mocked states do
+no AWS work; these tests pin which state follows which outcome.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+MOCK_CONFIG = Path(__file__).with_name("MockConfigFile.json")
+
+# test case -> (status, error, states that must be entered, states that must not)
+EXPECTED = {
+    "HappyPath": ("SUCCEEDED", None, ["Create networks", "Assemble output"], ["Teardown"]),
+    "InvalidInput": ("FAILED", "InvalidInput", ["Validate input"], ["Create networks", "Teardown"]),
+    "NetworkFailureRollsBack": (
+        "FAILED",
+        "Boom",
+        ["Roll back?", "Let in-flight tasks end", "Teardown", "Fail with original error"],
+        ["Assemble output", "Teardown complete"],
+    ),
+    "RetainOnFailure": ("FAILED", "Boom", ["Roll back?", "Fail with original error"], ["Teardown"]),
+    "TransientIsRetried": ("SUCCEEDED", None, ["Assemble output"], ["Teardown"]),
+    "DeleteRetriedWhileInUse": ("SUCCEEDED", None, ["Teardown", "Teardown complete"], ["Create networks"]),
+    "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
+}
+
+
+@pytest.fixture
+def mocked(emu, monkeypatch):
+    monkeypatch.setenv("SFN_MOCK_CONFIG", str(MOCK_CONFIG))
+    return emu
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_routing(mocked, case):
+    status, error, entered, not_entered = EXPECTED[case]
+    result = mocked.run({"deploymentName": "mock-dr"}, test_case=case)
+    names = [e["stateEnteredEventDetails"]["name"] for e in result.events if e["type"].endswith("StateEntered")]
+    assert result.status == status, (result.error, result.cause)
+    assert result.error == error
+    for state in entered:
+        assert state in names, f"{state} not entered in {case}: {names}"
+    for state in not_entered:
+        assert state not in names, f"{state} entered in {case}"
+
+
+def test_every_test_case_has_an_expectation():
+    import json
+
+    cases = json.loads(MOCK_CONFIG.read_text())["StateMachines"]["msk-pair"]["TestCases"]
+    assert set(cases) == set(EXPECTED)
+
+
+def test_mocked_retries_follow_the_retry_policy(mocked):
+    result = mocked.run({"deploymentName": "mock-dr"}, test_case="DeleteRetriedWhileInUse")
+    failures = [e for e in result.events if e["type"] == "TaskFailed"]
+    assert len(failures) == 3  # three ResourceInUse, then success on the fourth attempt
