@@ -27,7 +27,7 @@ demo-rollback: setup
 	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.002 --fail CreateNetworkFunction:secondary
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
-test: setup lint asl-check validate
+test: setup lint asl-check validate build
 	$(BIN)/pytest -n 2 -q
 
 unit: setup

@@ -1,5 +1,5 @@
 """The emulator's extensions on top of moto, installed in this order (each has install/uninstall)."""
 
-from msk_pair.emulator import mock_config, strict_ec2
+from msk_pair.emulator import mock_config, peering, strict_ec2
 
-ALL = [strict_ec2, mock_config]
+ALL = [strict_ec2, peering, mock_config]
