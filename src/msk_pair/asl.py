@@ -115,10 +115,114 @@ def parallel_per_region(
     return state
 
 
+def poll_loop(
+    name: str,
+    check: dict[str, Any],
+    *,
+    result_path: str,
+    ready_path: str,
+    ready: str,
+    wait_seconds: int | None = None,
+    wait_seconds_path: str | None = None,
+    max_polls: int | None = None,
+    max_polls_path: str | None = None,
+    timeout_error: str,
+    timeout_cause: str,
+    next_state: str,
+) -> dict[str, dict[str, Any]]:
+    """A wait-until-ready loop: check (a task), Choice, Wait, count, check again; bounded.
+
+    No Lambda sleeps: the Wait state waits, for free. The counter lives at
+    ``<result_path>Polls`` and the loop fails with ``timeout_error`` past the limit.
+    """
+    counter = f"{result_path}Polls.count"
+    check = {**check, "ResultPath": result_path, "Next": f"{name}: ready?"}
+    check.pop("End", None)
+    limit = (
+        {"NumericGreaterThanEqualsPath": max_polls_path} if max_polls_path else {"NumericGreaterThanEquals": max_polls}
+    )
+    wait: dict[str, Any] = {"Type": "Wait", "Next": f"{name}: count"}
+    if wait_seconds_path:
+        wait["SecondsPath"] = wait_seconds_path
+    else:
+        wait["Seconds"] = wait_seconds
+    return {
+        f"{name}: start": {
+            "Type": "Pass",
+            "Result": {"count": 0},
+            "ResultPath": f"{result_path}Polls",
+            "Next": name,
+        },
+        name: check,
+        f"{name}: ready?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": ready_path, "StringEquals": ready, "Next": next_state},
+                {"Variable": counter, **limit, "Next": f"{name}: timed out"},
+            ],
+            "Default": f"{name}: wait",
+        },
+        f"{name}: wait": wait,
+        f"{name}: count": {
+            "Type": "Pass",
+            "Parameters": {"count.$": f"States.MathAdd({counter}, 1)"},
+            "ResultPath": f"{result_path}Polls",
+            "Next": name,
+        },
+        f"{name}: timed out": {"Type": "Fail", "Error": timeout_error, "Cause": timeout_cause},
+    }
+
+
 # -- provisioning ------------------------------------------------------------------
 def network_branch(role: str) -> dict[str, Any]:
     name = f"{title(role)}: create network"
     return {"StartAt": name, "States": {name: task("CreateNetworkFunction", role=role)}}
+
+
+PEERING_POLL_SECONDS = 10
+PEERING_MAX_POLLS = 60  # ten minutes
+
+
+def peering_branch() -> dict[str, Any]:
+    """Request from the primary, accept in the secondary, wait until active, then route both ways."""
+    net = {"network.$": "$.network"}
+    with_peering = {**net, "peering.$": "$.peering"}
+    states: dict[str, Any] = {
+        "Peering: request": task(
+            "PeeringRequestFunction", parameters=net, result_path="$.peering", next_state="Peering: accept"
+        ),
+        "Peering: accept": task(
+            "PeeringAcceptFunction",
+            parameters=with_peering,
+            result_path="$.peering",
+            next_state="Peering: wait until active: start",
+            comment="The request reaches the accepter region after a while: not visible yet is Transient, retried.",
+        ),
+        **poll_loop(
+            "Peering: wait until active",
+            task("PeeringStatusFunction", parameters=with_peering),
+            result_path="$.peering",
+            ready_path="$.peering.status",
+            ready="active",
+            wait_seconds=PEERING_POLL_SECONDS,
+            max_polls=PEERING_MAX_POLLS,
+            timeout_error="PeeringTimeout",
+            timeout_cause=f"The VPC peering connection did not become active within {PEERING_MAX_POLLS} polls.",
+            next_state="Primary: route to peer",
+        ),
+        "Primary: route to peer": task(
+            "PeeringRouteFunction",
+            role="primary",
+            parameters=with_peering,
+            result_path="$.routes.primary",
+            next_state="Secondary: route to peer",
+        ),
+        "Secondary: route to peer": task(
+            "PeeringRouteFunction", role="secondary", parameters=with_peering, result_path="$.routes.secondary"
+        ),
+    }
+    states["Secondary: route to peer"]["OutputPath"] = "$.peering"
+    return {"StartAt": "Peering: request", "States": states}
 
 
 def output_of(role: str) -> dict[str, Any]:
@@ -135,14 +239,27 @@ def provisioning_states() -> dict[str, Any]:
             network_branch,
             result_path="$.network",
             catch_next="Roll back?",
-            next_state="Assemble output",
+            next_state="Build",
             comment="Both regions side by side: VPC, public subnet and internet gateway, three broker subnets.",
         ),
+        "Build": {
+            "Type": "Parallel",
+            "Comment": "What needs only the two networks runs side by side.",
+            "Branches": [peering_branch()],
+            "ResultSelector": {"peering.$": "$[0]"},
+            "ResultPath": "$.build",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
+            "Next": "Assemble output",
+        },
         "Assemble output": {
             "Type": "Pass",
             "Parameters": {
                 "deploymentName.$": "$.config.deploymentName",
                 **{role: output_of(role) for role in ROLES},
+                "peering": {
+                    "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
+                    "status.$": "$.build.peering.status",
+                },
             },
             "End": True,
         },
@@ -172,6 +289,21 @@ def teardown_states() -> dict[str, Any]:
             ],
             "Default": "Let in-flight tasks end",
         },
+        **poll_loop(
+            "Teardown: delete peering",
+            {
+                **task("PeeringDeleteFunction", deleting=True),
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
+            },
+            result_path="$.peeringTeardown",
+            ready_path="$.peeringTeardown.done",
+            ready="yes",
+            wait_seconds=PEERING_POLL_SECONDS,
+            max_polls=PEERING_MAX_POLLS,
+            timeout_error="TeardownFailed",
+            timeout_cause="VPC peering connections of the deployment were still not deleted after ten minutes.",
+            next_state="Teardown",
+        ),
         "Let in-flight tasks end": {
             "Type": "Wait",
             "Comment": (
@@ -180,7 +312,7 @@ def teardown_states() -> dict[str, Any]:
                 "nothing is created behind its back."
             ),
             "Seconds": IN_FLIGHT_WAIT_SECONDS,
-            "Next": "Teardown",
+            "Next": "Teardown: delete peering: start",
         },
         "Teardown": teardown,
         "Teardown done: why?": {
@@ -208,7 +340,9 @@ def build() -> dict[str, Any]:
             "Validate input": validate,
             "Provision or teardown?": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.config.mode", "StringEquals": "teardown", "Next": "Teardown"}],
+                "Choices": [
+                    {"Variable": "$.config.mode", "StringEquals": "teardown", "Next": "Teardown: delete peering: start"}
+                ],
                 "Default": "Create networks",
             },
             **provisioning_states(),

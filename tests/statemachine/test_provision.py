@@ -140,5 +140,6 @@ def test_transient_error_is_retried_and_the_run_succeeds(emu, sample):
     emu.faults.add("CreateNetworkFunction", role="primary", error="Transient", times=1)
     result = emu.run(sample)
     assert result.status == "SUCCEEDED", result.cause
-    scheduled = [e for e in result.events if e["type"] == "LambdaFunctionScheduled"]
-    assert len(scheduled) == 4  # validate, two networks, one retry
+    failed = [e for e in result.events if e["type"] == "LambdaFunctionFailed"]
+    transient = [e for e in failed if e["lambdaFunctionFailedEventDetails"]["error"] == "Transient"]
+    assert any("injected" in e["lambdaFunctionFailedEventDetails"]["cause"] for e in transient)

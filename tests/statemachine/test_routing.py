@@ -28,6 +28,12 @@ EXPECTED = {
     "RetainOnFailure": ("FAILED", "Boom", ["Roll back?", "Fail with original error"], ["Teardown"]),
     "TransientIsRetried": ("SUCCEEDED", None, ["Assemble output"], ["Teardown"]),
     "DeleteRetriedWhileInUse": ("SUCCEEDED", None, ["Teardown", "Teardown complete"], ["Create networks"]),
+    "PeeringNeverActive": (
+        "FAILED",
+        "PeeringTimeout",
+        ["Peering: wait until active: timed out", "Teardown", "Fail with original error"],
+        ["Primary: route to peer"],
+    ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
 }
 

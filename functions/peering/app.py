@@ -1,0 +1,59 @@
+"""Cross-region VPC peering (event: ``{"config", "network": {"primary", "secondary"}, "peering", "role"}``)."""
+
+from mskpair_core import peering
+from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
+from mskpair_core.observability import task
+
+PORTS = [KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT]
+OTHER = {"primary": "secondary", "secondary": "primary"}
+
+
+@task("request-peering")
+def request(event, context):
+    net = event["network"]
+    return peering.request_peering(
+        deployment=event["config"]["deploymentName"], primary=net["primary"], secondary=net["secondary"]
+    )
+
+
+@task("accept-peering")
+def accept(event, context):
+    net = event["network"]
+    return peering.accept_peering(
+        deployment=event["config"]["deploymentName"],
+        secondary=net["secondary"],
+        peering_id=event["peering"]["vpcPeeringConnectionId"],
+        requester_region=net["primary"]["region"],
+    )
+
+
+@task("peering-status")
+def status(event, context):
+    result = peering.peering_status(
+        region=event["network"]["secondary"]["region"], peering_id=event["peering"]["vpcPeeringConnectionId"]
+    )
+    return {**event["peering"], **result}
+
+
+@task("route-to-peer")
+def route(event, context):
+    role = event["role"]
+    net = event["network"]
+    return peering.route_and_allow(
+        peering_id=event["peering"]["vpcPeeringConnectionId"],
+        local=net[role],
+        peer=net[OTHER[role]],
+        ports=PORTS,
+        deployment=event["config"]["deploymentName"],
+    )
+
+
+@task("delete-peering")
+def delete(event, context):
+    config = event["config"]
+    result = peering.delete_peering(
+        deployment=config["deploymentName"],
+        primary_region=config["primary"]["region"],
+        secondary_region=config["secondary"]["region"],
+    )
+    return {**result, "done": "yes" if result["remaining"] == 0 else "no"}
