@@ -1,0 +1,695 @@
+"""Make moto's Amazon MSK (service ``kafka``) behave like MSK where the workflow depends on it.
+
+moto 5.2.5 keeps a cluster ``CREATING`` forever, deletes it at once, drops most of what
+CreateClusterV2 asks for (client authentication, encryption, monitoring), and has no SCRAM
+secret association nor GetBootstrapBrokers. :func:`install` patches moto's classes (no fork,
+no edit of site-packages); :func:`uninstall` restores every original. Time is emulated:
+durations come from :func:`msk_pair.emulator.profile.active` and "now" from
+:func:`msk_pair.emulator.clock.now`; nothing sleeps, states are computed when read.
+
+Rules (what MSK does; "moto:" says what moto 5.2.5 did):
+
+1. ARNs have MSK's shape ``arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>-<n>``
+   (moto: ``cluster/<uuid>``), so IAM resource patterns written for AWS match here too.
+2. CreateClusterV2 (provisioned) keeps the whole request: broker node group, client
+   authentication, encryption, enhanced and open monitoring, logging, configuration; Describe
+   and List return them in MSK's shape with MSK's defaults filled in. It refuses what MSK
+   refuses: a name already used by a cluster that still exists (``ConflictException``), client
+   subnets that do not exist, are fewer than two or share an availability zone, a broker count
+   that is not a multiple of the subnet count, security groups that do not exist
+   (``BadRequestException``). moto: none of these checks, settings dropped.
+3. A cluster is ``CREATING`` for ``profile.cluster_create`` emulated seconds, then ``ACTIVE``
+   (or ``FAILED`` with ``StateInfo {Code, Message}`` when a test asked, see
+   :func:`fail_next_cluster`). moto: ``CREATING`` forever.
+4. DeleteCluster makes it ``DELETING`` for ``profile.cluster_delete`` seconds, then it is gone
+   (Describe: ``NotFoundException``). Deleting a cluster that is already ``DELETING`` fails with
+   ``BadRequestException``. moto: gone at once; a missing cluster raised a server error.
+5. BatchAssociateScramSecret / BatchDisassociateScramSecret / ListScramSecrets (moto: missing).
+   A secret is refused, in ``UnprocessedScramSecrets`` with an ``ErrorCode``, unless the
+   cluster is ``ACTIVE`` (``InvalidClusterState``), the secret exists, its name starts with
+   ``AmazonMSK_`` and it is encrypted with an enabled customer managed KMS key given by key ID
+   or ARN (``InvalidSecretArn``: a secret on the default ``aws/secretsmanager`` key cannot be
+   used with MSK). Associating a secret twice is a no-op.
+6. GetBootstrapBrokers (moto: missing) answers only for an ``ACTIVE`` cluster
+   (``BadRequestException`` otherwise), one ``b-<n>.<name>.<id>.c2.kafka.<region>.amazonaws.com``
+   per broker, on 9096 for SASL/SCRAM, 9098 for IAM, 9094 for TLS (only when TLS client
+   authentication or unauthenticated access is on, as MSK), 9092 for plaintext.
+7. Broker network interfaces: creating a cluster creates one ENI per broker in its client
+   subnets, with its security groups, so the subnets and groups are in use (with strict_ec2,
+   DeleteSubnet gets ``DependencyViolation``). They are removed ``profile.cluster_eni_linger``
+   seconds after the cluster is gone, checked lazily at every Kafka and EC2 request.
+
+No new URL routes are needed: moto's ``/v1/clusters/(?P<clusterArn>.+)$`` route already
+matches ``.../scram-secrets`` and ``.../bootstrap-brokers``, and moto picks the operation from
+botocore's service model; only the response methods were missing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.ec2.models import ec2_backends
+from moto.ec2.responses import EC2Response
+from moto.kafka.exceptions import BadRequestException, KafkaException, NotFoundException
+from moto.kafka.models import FakeKafkaCluster, KafkaBackend, kafka_backends
+from moto.kafka.responses import KafkaResponse
+from moto.kms.models import kms_backends
+from moto.secretsmanager.models import secretsmanager_backends
+
+from msk_pair.emulator import clock, profile
+
+SECRET_PREFIX = "AmazonMSK_"
+DEFAULT_SECRETS_KEY_ALIAS = "alias/aws/secretsmanager"
+ENI_DESCRIPTION = "Amazon MSK network interface for cluster {arn}"
+
+_MISSING = object()
+_lock = threading.RLock()
+_saved: dict[tuple[type, str], Any] = {}
+_resolved: dict[tuple[type, str], Any] = {}
+
+# Cluster attributes we keep in the moto object's __dict__.
+_T_CREATED = "_msk_created_at"
+_T_DELETING = "_msk_deleting_at"
+_CREATE_SECONDS = "_msk_create_seconds"
+_FAILURE = "_msk_failure"
+_SECRETS = "_msk_scram_secrets"
+_ENIS = "_msk_enis"
+
+
+class ConflictException(KafkaException):
+    def __init__(self, msg: str):
+        super().__init__("ConflictException", msg)
+
+
+# -- test hooks -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    region: str | None
+    name: str | None
+    fail: tuple[str, str] | None  # (Code, Message) of StateInfo, or None
+    create_seconds: float | None
+
+
+_plans: list[_Plan] = []
+_pending_eni_removals: list[tuple[float, str, str, list[str]]] = []  # (due, account, region, eni ids)
+
+
+def fail_next_cluster(
+    region: str | None = None,
+    *,
+    name: str | None = None,
+    code: str = "InternalFailure",
+    message: str = "Amazon MSK could not create the cluster (failure injected by the emulator)",
+) -> None:
+    """Make the next cluster created (in ``region`` / with ``name``, if given) end ``FAILED``.
+
+    It is ``CREATING`` for the usual ``cluster_create`` seconds, then ``FAILED`` with
+    ``StateInfo {"Code": code, "Message": message}``. One call affects one cluster.
+    """
+    with _lock:
+        _plans.append(_Plan(region, name, (code, message), None))
+
+
+def slow_next_cluster(seconds: float, region: str | None = None, *, name: str | None = None) -> None:
+    """Make the next cluster created (in ``region`` / with ``name``) stay ``CREATING`` for ``seconds``."""
+    with _lock:
+        _plans.append(_Plan(region, name, None, float(seconds)))
+
+
+def reset() -> None:
+    """Forget test plans and pending network interface removals."""
+    with _lock:
+        _plans.clear()
+        _pending_eni_removals.clear()
+
+
+def _take_plan(region: str, name: str) -> _Plan | None:
+    with _lock:
+        for plan in _plans:
+            if (plan.region in (None, region)) and (plan.name in (None, name)):
+                _plans.remove(plan)
+                return plan
+    return None
+
+
+# -- cluster state (rules 3, 4) -------------------------------------------------------------------
+
+
+def _managed(cluster: FakeKafkaCluster) -> bool:
+    return _T_CREATED in cluster.__dict__
+
+
+def _get_state(cluster: FakeKafkaCluster) -> str:
+    """The state at the calling thread's emulated now (kept in ``__dict__["state"]`` too, for moto)."""
+    d = cluster.__dict__
+    if not _managed(cluster):
+        return d.get("state", "CREATING")
+    if d.get(_T_DELETING) is not None:
+        state = "DELETING"
+    elif clock.now() < d[_T_CREATED] + d[_CREATE_SECONDS]:
+        state = "CREATING"
+    else:
+        state = "FAILED" if d.get(_FAILURE) else "ACTIVE"
+    d["state"] = state
+    return state
+
+
+def _set_state(cluster: FakeKafkaCluster, value: str) -> None:
+    cluster.__dict__["state"] = value
+
+
+def _gone_at(cluster: FakeKafkaCluster) -> float | None:
+    deleting = cluster.__dict__.get(_T_DELETING)
+    return None if deleting is None else deleting + profile.active().cluster_delete
+
+
+def _settle(backend: KafkaBackend) -> KafkaBackend:
+    """Remove clusters whose deletion has finished by now; schedule their ENIs' removal."""
+    now = clock.now()
+    with _lock:
+        for arn, cluster in list(backend.clusters.items()):
+            gone = _gone_at(cluster)
+            if gone is not None and now >= gone:
+                _forget(backend, arn, cluster, gone)
+        _reap_enis()
+    return backend
+
+
+def _forget(backend: KafkaBackend, arn: str, cluster: FakeKafkaCluster, gone_at: float) -> None:
+    backend.clusters.pop(arn, None)
+    backend.policies.pop(arn, None)
+    backend.tagger.delete_all_tags_for_resource(arn)
+    enis = cluster.__dict__.get(_ENIS) or []
+    if enis:
+        due = gone_at + profile.active().cluster_eni_linger
+        _pending_eni_removals.append((due, backend.account_id, backend.region_name, list(enis)))
+
+
+def _reap_enis() -> None:
+    now = clock.now()
+    with _lock:
+        for item in list(_pending_eni_removals):
+            due, account, region, eni_ids = item
+            if now < due:
+                continue
+            ec2 = ec2_backends[account][region]
+            for eni_id in eni_ids:
+                ec2.enis.pop(eni_id, None)
+            _pending_eni_removals.remove(item)
+
+
+# -- create (rules 1, 2, 7) -----------------------------------------------------------------------
+
+
+def _generate_arn(cluster: FakeKafkaCluster) -> str:
+    kind = "cluster" if cluster.cluster_type == "PROVISIONED" else "serverless-cluster"
+    partition = "aws-cn" if cluster.region_name.startswith("cn-") else "aws"
+    return (
+        f"arn:{partition}:kafka:{cluster.region_name}:{cluster.account_id}:{kind}/"
+        f"{cluster.cluster_name}/{cluster.cluster_id}-2"
+    )
+
+
+def _short_id(cluster: FakeKafkaCluster) -> str:
+    """The 6-character cluster id MSK puts in broker host names."""
+    n = int(cluster.cluster_id.replace("-", ""), 16)
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    for _ in range(6):
+        n, r = divmod(n, 36)
+        out += alphabet[r]
+    return out
+
+
+def _live_clusters(backend: KafkaBackend) -> list[FakeKafkaCluster]:
+    return list(_settle(backend).clusters.values())
+
+
+def _check_provisioned(backend: KafkaBackend, name: str, provisioned: dict[str, Any]) -> list[str]:
+    """MSK's checks of a provisioned create; returns the security group ids the brokers use."""
+    if any(c.cluster_name == name for c in _live_clusters(backend)):
+        raise ConflictException(f"A cluster with name {name} already exists.")
+    group = provisioned.get("brokerNodeGroupInfo") or {}
+    subnet_ids = group.get("clientSubnets") or []
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    subnets = []
+    for subnet_id in subnet_ids:
+        found = [s for s in ec2.describe_subnets() if s.id == subnet_id]
+        if not found:
+            raise BadRequestException(f"The subnet {subnet_id} does not exist.")
+        subnets.append(found[0])
+    if len(subnets) < 2:
+        raise BadRequestException("Specify at least two client subnets, in different Availability Zones.")
+    zones = [s.availability_zone for s in subnets]
+    if len(set(zones)) != len(zones):
+        raise BadRequestException("The client subnets must be in different Availability Zones.")
+    if len({s.vpc_id for s in subnets}) != 1:
+        raise BadRequestException("The client subnets must all be in the same VPC.")
+    brokers = int(provisioned.get("numberOfBrokerNodes") or 0)
+    if brokers <= 0 or brokers % len(subnets):
+        raise BadRequestException(
+            f"The number of broker nodes ({brokers}) must be a multiple of the number of client subnets "
+            f"({len(subnets)})."
+        )
+    group_ids = list(group.get("securityGroups") or [])
+    for group_id in group_ids:
+        sg = ec2.get_security_group_from_id(group_id)
+        if sg is None:
+            raise BadRequestException(f"The security group {group_id} does not exist.")
+        if sg.vpc_id != subnets[0].vpc_id:
+            raise BadRequestException(f"The security group {group_id} is not in the VPC of the client subnets.")
+    if not group_ids:  # MSK uses the VPC's default security group
+        group_ids = [ec2.get_default_security_group(subnets[0].vpc_id).id]
+    return group_ids
+
+
+def _create_enis(backend: KafkaBackend, cluster: FakeKafkaCluster, group_ids: list[str]) -> None:
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    subnet_ids = (cluster.broker_node_group_info or {}).get("clientSubnets") or []
+    enis = []
+    for i in range(int(cluster.number_of_broker_nodes or 0)):
+        subnet = ec2.get_subnet(subnet_ids[i % len(subnet_ids)])
+        eni = ec2.create_network_interface(
+            subnet, None, group_ids=group_ids, description=ENI_DESCRIPTION.format(arn=cluster.arn)
+        )
+        enis.append(eni.id)
+    cluster.__dict__[_ENIS] = enis
+
+
+def _adopt(backend: KafkaBackend, arn: str, request: dict[str, Any], group_ids: list[str] | None) -> None:
+    """Stamp a cluster that moto just made with its timeline and the settings moto dropped."""
+    cluster = backend.clusters[arn]
+    now = clock.now()
+    plan = _take_plan(backend.region_name, cluster.cluster_name)
+    d = cluster.__dict__
+    d[_T_CREATED] = now
+    d[_T_DELETING] = None
+    d[_CREATE_SECONDS] = (
+        plan.create_seconds if plan and plan.create_seconds is not None else profile.active().cluster_create
+    )
+    d[_FAILURE] = plan.fail if plan else None
+    d[_SECRETS] = []
+    cluster.creation_time = datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z")
+    if cluster.cluster_type == "PROVISIONED":
+        cluster.broker_node_group_info = request.get("brokerNodeGroupInfo") or {}
+        cluster.client_authentication = request.get("clientAuthentication")
+        cluster.encryption_info = request.get("encryptionInfo")
+        cluster.enhanced_monitoring = request.get("enhancedMonitoring") or "DEFAULT"
+        cluster.open_monitoring = request.get("openMonitoring")
+        cluster.logging_info = request.get("loggingInfo")
+        cluster.configuration_info = request.get("configurationInfo")
+        cluster.__dict__["_msk_request"] = request
+        if group_ids is not None:
+            _create_enis(backend, cluster, group_ids)
+
+
+def _create_cluster_v2(
+    self: KafkaBackend,
+    cluster_name: str,
+    tags: dict[str, str] | None,
+    provisioned: dict[str, Any] | None,
+    serverless: dict[str, Any] | None,
+) -> tuple[str, str, str, str]:
+    with _lock:
+        group_ids = _check_provisioned(self, cluster_name, provisioned) if provisioned else None
+        if not provisioned and any(c.cluster_name == cluster_name for c in _live_clusters(self)):
+            raise ConflictException(f"A cluster with name {cluster_name} already exists.")
+        arn, name, _state, kind = _orig(KafkaBackend, "create_cluster_v2")(
+            self, cluster_name=cluster_name, tags=tags, provisioned=provisioned, serverless=serverless
+        )
+        _adopt(self, arn, provisioned or {}, group_ids)
+        return arn, name, self.clusters[arn].state, kind
+
+
+def _create_cluster(self: KafkaBackend, **kwargs: Any) -> tuple[str, str, str]:
+    """CreateCluster (v1): same rules as CreateClusterV2 provisioned."""
+    request = {
+        "brokerNodeGroupInfo": kwargs.get("broker_node_group_info"),
+        "clientAuthentication": kwargs.get("client_authentication"),
+        "encryptionInfo": kwargs.get("encryption_info"),
+        "enhancedMonitoring": kwargs.get("enhanced_monitoring"),
+        "openMonitoring": kwargs.get("open_monitoring"),
+        "loggingInfo": kwargs.get("logging_info"),
+        "configurationInfo": kwargs.get("configuration_info"),
+        "numberOfBrokerNodes": kwargs.get("number_of_broker_nodes"),
+        "kafkaVersion": kwargs.get("kafka_version"),
+    }
+    with _lock:
+        group_ids = _check_provisioned(self, kwargs["cluster_name"], request)
+        arn, name, _state = _orig(KafkaBackend, "create_cluster")(self, **kwargs)
+        _adopt(self, arn, request, group_ids)
+        return arn, name, self.clusters[arn].state
+
+
+# -- describe / list (rule 2) ---------------------------------------------------------------------
+
+
+def _get_cluster(backend: KafkaBackend, arn: str) -> FakeKafkaCluster:
+    cluster = _settle(backend).clusters.get(arn)
+    if cluster is None:
+        raise NotFoundException(f"The requested resource {arn} doesn't exist.")
+    return cluster
+
+
+def _normalized(cluster: FakeKafkaCluster) -> dict[str, Any]:
+    """The provisioned settings as MSK reports them: the request with MSK's defaults filled in."""
+    group = dict(cluster.broker_node_group_info or {})
+    group.setdefault("brokerAZDistribution", "DEFAULT")
+    auth_in = cluster.client_authentication
+    if auth_in is None:
+        auth = {"unauthenticated": {"enabled": True}}
+    else:
+        sasl = auth_in.get("sasl") or {}
+        auth = {
+            "sasl": {
+                "scram": {"enabled": bool((sasl.get("scram") or {}).get("enabled"))},
+                "iam": {"enabled": bool((sasl.get("iam") or {}).get("enabled"))},
+            },
+            "tls": {
+                "certificateAuthorityArnList": (auth_in.get("tls") or {}).get("certificateAuthorityArnList", []),
+                "enabled": bool((auth_in.get("tls") or {}).get("enabled")),
+            },
+            "unauthenticated": {"enabled": bool((auth_in.get("unauthenticated") or {}).get("enabled"))},
+        }
+    enc_in = cluster.encryption_info or {}
+    partition = cluster.arn.split(":")[1]
+    encryption = {
+        "encryptionAtRest": enc_in.get("encryptionAtRest")
+        or {
+            "dataVolumeKMSKeyId": (
+                f"arn:{partition}:kms:{cluster.region_name}:{cluster.account_id}:key/"
+                f"{cluster.cluster_id[::-1]}"  # stands in for the account's aws/kafka key
+            )
+        },
+        "encryptionInTransit": {
+            "clientBroker": (enc_in.get("encryptionInTransit") or {}).get("clientBroker", "TLS"),
+            "inCluster": (enc_in.get("encryptionInTransit") or {}).get("inCluster", True),
+        },
+    }
+    prom = (cluster.open_monitoring or {}).get("prometheus") or {}
+    monitoring = {
+        "prometheus": {
+            "jmxExporter": {"enabledInBroker": bool((prom.get("jmxExporter") or {}).get("enabledInBroker"))},
+            "nodeExporter": {"enabledInBroker": bool((prom.get("nodeExporter") or {}).get("enabledInBroker"))},
+        }
+    }
+    return {"brokerNodeGroupInfo": group, "clientAuthentication": auth, "encryptionInfo": encryption,
+            "openMonitoring": monitoring}  # fmt: skip
+
+
+def _hosts(cluster: FakeKafkaCluster, prefix: str, count: int, port: int) -> str:
+    domain = f"{cluster.cluster_name}.{_short_id(cluster)}.c2.kafka.{cluster.region_name}.amazonaws.com"
+    return ",".join(f"{prefix}-{i}.{domain}:{port}" for i in range(1, count + 1))
+
+
+def _info(self: KafkaBackend, cluster: FakeKafkaCluster) -> dict[str, Any]:
+    info = _orig(KafkaBackend, "describe_cluster_v2")(self, cluster.arn)
+    state = cluster.state
+    info["state"] = state
+    info.pop("stateInfo", None)
+    failure = cluster.__dict__.get(_FAILURE)
+    if state == "FAILED" and failure:
+        info["stateInfo"] = {"code": failure[0], "message": failure[1]}
+    if state in ("CREATING", "DELETING"):
+        info["activeOperationArn"] = (
+            f"arn:{cluster.arn.split(':')[1]}:kafka:{cluster.region_name}:{cluster.account_id}:"
+            f"cluster-operation/{cluster.cluster_name}/{cluster.cluster_id}-2/{cluster.cluster_id[:8]}"
+        )
+    else:
+        info.pop("activeOperationArn", None)
+    if cluster.cluster_type == "PROVISIONED" and _managed(cluster):
+        provisioned = info["provisioned"]
+        provisioned.update(_normalized(cluster))
+        if not cluster.logging_info:
+            provisioned.pop("loggingInfo", None)
+        if not cluster.configuration_info:
+            provisioned["currentBrokerSoftwareInfo"] = {"kafkaVersion": cluster.kafka_version}
+        if str(cluster.kafka_version or "").startswith(("3.", "2.")):
+            provisioned["zookeeperConnectString"] = _hosts(cluster, "z", 3, 2181)
+            provisioned["zookeeperConnectStringTls"] = _hosts(cluster, "z", 3, 2182)
+        else:  # Kafka 4 runs in KRaft mode: no ZooKeeper
+            provisioned.pop("zookeeperConnectString", None)
+            provisioned.pop("zookeeperConnectStringTls", None)
+    return info
+
+
+def _describe_cluster_v2(self: KafkaBackend, cluster_arn: str) -> dict[str, Any]:
+    with _lock:
+        return _info(self, _get_cluster(self, cluster_arn))
+
+
+def _list_clusters_v2(self: KafkaBackend, cluster_name_filter: str | None, cluster_type_filter: str | None) -> Any:
+    with _lock:
+        out = []
+        for cluster in _live_clusters(self):
+            if cluster_name_filter and not cluster.cluster_name.startswith(cluster_name_filter):
+                continue
+            kind = (cluster_type_filter or "ALL").upper()
+            if kind != "ALL" and cluster.cluster_type != kind:
+                continue
+            out.append(_info(self, cluster))
+        return out
+
+
+def _describe_cluster(self: KafkaBackend, cluster_arn: str) -> dict[str, Any]:
+    with _lock:
+        cluster = _get_cluster(self, cluster_arn)
+        info = _orig(KafkaBackend, "describe_cluster")(self, cluster_arn)
+        v2 = _info(self, cluster)
+        info.update({k: v2[k] for k in ("state", "creationTime") if k in v2})
+        info.pop("stateInfo", None)
+        if "stateInfo" in v2:
+            info["stateInfo"] = v2["stateInfo"]
+        if cluster.cluster_type == "PROVISIONED" and _managed(cluster):
+            info.update(_normalized(cluster))
+        return info
+
+
+def _list_clusters(self: KafkaBackend, cluster_name_filter: str | None) -> list[dict[str, Any]]:
+    with _lock:
+        _settle(self)
+        return _orig(KafkaBackend, "list_clusters")(self, cluster_name_filter)
+
+
+# -- delete (rule 4) ------------------------------------------------------------------------------
+
+
+def _delete_cluster(self: KafkaBackend, cluster_arn: str, current_version: str | None = None) -> tuple[str, str]:
+    with _lock:
+        cluster = _get_cluster(self, cluster_arn)
+        if cluster.state == "DELETING":
+            raise BadRequestException(
+                f"The request cannot be processed because cluster {cluster_arn} is in the DELETING state."
+            )
+        if current_version and current_version != cluster.current_version:
+            raise BadRequestException(
+                f"The provided current version {current_version} does not match the cluster's current version."
+            )
+        if not _managed(cluster):
+            return _orig(KafkaBackend, "delete_cluster")(self, cluster_arn, current_version)
+        cluster.__dict__[_T_DELETING] = clock.now()
+        cluster.__dict__[_SECRETS] = []
+        _settle(self)  # a zero cluster_delete means gone at once
+        return cluster_arn, "DELETING"
+
+
+# -- SCRAM secrets (rule 5) -----------------------------------------------------------------------
+
+
+def _secret_problem(account: str, region: str, secret_arn: str) -> str | None:
+    """Why MSK would refuse this secret, or None."""
+    secrets = secretsmanager_backends[account][region].secrets
+    secret = secrets.get(secret_arn) if secret_arn.startswith("arn:") else None
+    if secret is None or getattr(secret, "deleted_date", None):
+        return f"The provided secret ARN {secret_arn} does not exist or cannot be used with Amazon MSK."
+    if not secret.name.startswith(SECRET_PREFIX):
+        return (
+            "The provided secret arn cannot be used with Amazon MSK. "
+            f"Secret names must have the prefix '{SECRET_PREFIX}'."
+        )
+    key_id = getattr(secret, "kms_key_id", None)
+    default_key = (
+        "The provided secret is encrypted with the default AWS managed key (aws/secretsmanager). "
+        "Secrets used with Amazon MSK must be encrypted with a customer managed AWS KMS key."
+    )
+    if not key_id or key_id == DEFAULT_SECRETS_KEY_ALIAS:
+        return default_key
+    if key_id.startswith("alias/") or ":alias/" in key_id:
+        return "The secret's KmsKeyId is an alias; Amazon MSK needs the secret's KMS key as a key ID or key ARN."
+    kms = kms_backends[account][region]
+    key = kms.keys.get(key_id.rsplit("/", 1)[-1])
+    if key is None:
+        return f"The KMS key {key_id} of the provided secret does not exist."
+    if key.key_manager != "CUSTOMER":
+        return default_key
+    if key.key_state != "Enabled":
+        return f"The KMS key {key_id} of the provided secret is {key.key_state}."
+    return None
+
+
+def _unprocessed(arn: str, code: str, message: str) -> dict[str, str]:
+    return {"secretArn": arn, "errorCode": code, "errorMessage": message}
+
+
+def _cluster_arn_of(response: KafkaResponse) -> str:
+    return response.uri_match["clusterArn"]
+
+
+def _batch_associate_scram_secret(self: KafkaResponse) -> str:
+    backend = self.kafka_backend
+    cluster_arn = _cluster_arn_of(self)
+    secret_arns = self._get_param("secretArnList") or []
+    unprocessed = []
+    with _lock:
+        cluster = _get_cluster(backend, cluster_arn)
+        state = cluster.state
+        associated: list[str] = cluster.__dict__.setdefault(_SECRETS, [])
+        for arn in secret_arns:
+            if state != "ACTIVE":
+                unprocessed.append(
+                    _unprocessed(arn, "InvalidClusterState", f"The cluster is {state}; it must be ACTIVE.")
+                )
+                continue
+            problem = _secret_problem(backend.account_id, backend.region_name, arn)
+            if problem:
+                unprocessed.append(_unprocessed(arn, "InvalidSecretArn", problem))
+            elif arn not in associated:
+                associated.append(arn)
+    return json.dumps({"clusterArn": cluster_arn, "unprocessedScramSecrets": unprocessed})
+
+
+def _batch_disassociate_scram_secret(self: KafkaResponse) -> str:
+    backend = self.kafka_backend
+    cluster_arn = _cluster_arn_of(self)
+    secret_arns = self._get_param("secretArnList") or []
+    unprocessed = []
+    with _lock:
+        cluster = _get_cluster(backend, cluster_arn)
+        state = cluster.state
+        associated: list[str] = cluster.__dict__.setdefault(_SECRETS, [])
+        for arn in secret_arns:
+            if state != "ACTIVE":
+                unprocessed.append(
+                    _unprocessed(arn, "InvalidClusterState", f"The cluster is {state}; it must be ACTIVE.")
+                )
+            elif arn in associated:
+                associated.remove(arn)
+            else:
+                unprocessed.append(
+                    _unprocessed(arn, "SecretNotAssociated", "The secret is not associated with the cluster.")
+                )
+    return json.dumps({"clusterArn": cluster_arn, "unprocessedScramSecrets": unprocessed})
+
+
+def _list_scram_secrets(self: KafkaResponse) -> str:
+    backend = self.kafka_backend
+    with _lock:
+        cluster = _get_cluster(backend, _cluster_arn_of(self))
+        return json.dumps({"secretArnList": list(cluster.__dict__.get(_SECRETS) or [])})
+
+
+# -- bootstrap brokers (rule 6) -------------------------------------------------------------------
+
+
+def _get_bootstrap_brokers(self: KafkaResponse) -> str:
+    backend = self.kafka_backend
+    with _lock:
+        cluster = _get_cluster(backend, _cluster_arn_of(self))
+        state = cluster.state
+        if state != "ACTIVE":
+            raise BadRequestException(
+                f"The request cannot be processed because the cluster is in the {state} state. "
+                "Bootstrap brokers are available when the cluster is ACTIVE."
+            )
+        if cluster.cluster_type != "PROVISIONED":
+            raise BadRequestException("Use GetBootstrapBrokers with a provisioned cluster.")
+        norm = _normalized(cluster)
+        auth, transit = norm["clientAuthentication"], norm["encryptionInfo"]["encryptionInTransit"]["clientBroker"]
+        brokers = int(cluster.number_of_broker_nodes or 0)
+        tls_ok = transit in ("TLS", "TLS_PLAINTEXT")
+        out: dict[str, str] = {}
+        unauthenticated = auth.get("unauthenticated", {}).get("enabled", False)
+        if transit in ("PLAINTEXT", "TLS_PLAINTEXT") and unauthenticated:
+            out["bootstrapBrokerString"] = _hosts(cluster, "b", brokers, 9092)
+        if tls_ok and (unauthenticated or auth.get("tls", {}).get("enabled")):
+            out["bootstrapBrokerStringTls"] = _hosts(cluster, "b", brokers, 9094)
+        if tls_ok and auth.get("sasl", {}).get("scram", {}).get("enabled"):
+            out["bootstrapBrokerStringSaslScram"] = _hosts(cluster, "b", brokers, 9096)
+        if tls_ok and auth.get("sasl", {}).get("iam", {}).get("enabled"):
+            out["bootstrapBrokerStringSaslIam"] = _hosts(cluster, "b", brokers, 9098)
+        return json.dumps(out)
+
+
+# -- request hooks --------------------------------------------------------------------------------
+
+
+def _kafka_backend(self: KafkaResponse) -> KafkaBackend:
+    return _settle(kafka_backends[self.current_account][self.region])
+
+
+def _ec2_call_action(self: EC2Response) -> Any:
+    """Every EC2 request first settles the region's clusters and removes interfaces whose linger is over."""
+    _settle(kafka_backends[self.current_account][self.region])
+    return _orig(EC2Response, "call_action")(self)
+
+
+# -- install / uninstall --------------------------------------------------------------------------
+
+_PATCHES: list[tuple[type, str, Any]] = [
+    (FakeKafkaCluster, "state", property(_get_state, _set_state)),
+    (FakeKafkaCluster, "_generate_arn", _generate_arn),
+    (KafkaBackend, "create_cluster_v2", _create_cluster_v2),
+    (KafkaBackend, "create_cluster", _create_cluster),
+    (KafkaBackend, "describe_cluster_v2", _describe_cluster_v2),
+    (KafkaBackend, "list_clusters_v2", _list_clusters_v2),
+    (KafkaBackend, "describe_cluster", _describe_cluster),
+    (KafkaBackend, "list_clusters", _list_clusters),
+    (KafkaBackend, "delete_cluster", _delete_cluster),
+    (KafkaResponse, "kafka_backend", property(_kafka_backend)),
+    (KafkaResponse, "batch_associate_scram_secret", _batch_associate_scram_secret),
+    (KafkaResponse, "batch_disassociate_scram_secret", _batch_disassociate_scram_secret),
+    (KafkaResponse, "list_scram_secrets", _list_scram_secrets),
+    (KafkaResponse, "get_bootstrap_brokers", _get_bootstrap_brokers),
+    (EC2Response, "call_action", _ec2_call_action),
+]
+
+
+def _orig(owner: type, name: str) -> Any:
+    return _resolved[(owner, name)]
+
+
+def installed() -> bool:
+    return bool(_saved)
+
+
+def install() -> None:
+    """Patch moto to follow the rules above. Idempotent."""
+    with _lock:
+        if _saved:
+            return
+        reset()
+        for owner, name, replacement in _PATCHES:
+            _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
+            _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
+            setattr(owner, name, replacement)
+
+
+def uninstall() -> None:
+    """Restore every patched moto attribute and forget test plans. Idempotent.
+
+    Clusters made while installed keep their stored settings; their state reads as stored by moto.
+    """
+    with _lock:
+        for (owner, name), original in reversed(_saved.items()):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        _saved.clear()
+        reset()
