@@ -60,6 +60,9 @@ IN_USE_RETRY: dict[str, Any] = {
 IN_FLIGHT_WAIT_SECONDS = 130
 
 
+UNSET = object()
+
+
 def title(role: str) -> str:
     return role.capitalize()
 
@@ -69,7 +72,7 @@ def task(
     *,
     role: str | None = None,
     parameters: dict[str, Any] | None = None,
-    result_path: str | None = None,
+    result_path: str | object | None = UNSET,
     next_state: str | None = None,
     deleting: bool = False,
     comment: str | None = None,
@@ -88,8 +91,8 @@ def task(
         state["Comment"] = comment
     state["Resource"] = "${" + function + "Arn}"
     state["Parameters"] = params
-    if result_path is not None:
-        state["ResultPath"] = result_path
+    if result_path is not UNSET:
+        state["ResultPath"] = result_path  # None: discard the result, keep the input
     state["Retry"] = [*RETRY_POLICY, IN_USE_RETRY] if deleting else list(RETRY_POLICY)
     if next_state:
         state["Next"] = next_state
@@ -225,11 +228,77 @@ def peering_branch() -> dict[str, Any]:
     return {"StartAt": "Peering: request", "States": states}
 
 
+def region_branch(role: str) -> dict[str, Any]:
+    """One region: the cluster first (the long pole), then what can be made while it is CREATING,
+    then the wait for ACTIVE, then what needs an ACTIVE cluster."""
+    t = title(role)
+    net = {"network.$": f"$.network.{role}"}
+    made = {**net, "cluster.$": "$.cluster", "scram.$": "$.scram"}
+    states: dict[str, Any] = {
+        f"{t}: create cluster": task(
+            "ClusterCreateFunction",
+            role=role,
+            parameters=net,
+            result_path="$.cluster",
+            next_state=f"{t}: create key and secret",
+            comment="SASL/SCRAM, TLS, PER_TOPIC_PER_PARTITION monitoring, Prometheus JMX and node exporters.",
+        ),
+        f"{t}: create key and secret": task(
+            "ScramCreateFunction",
+            role=role,
+            result_path="$.scram",
+            next_state=f"{t}: wait for cluster ACTIVE: start",
+            comment="Customer-managed KMS key and the AmazonMSK_ secret, while the cluster is CREATING.",
+        ),
+        **poll_loop(
+            f"{t}: wait for cluster ACTIVE",
+            task("ClusterStatusFunction", role=role, parameters={"cluster.$": "$.cluster"}),
+            result_path="$.clusterStatus",
+            ready_path="$.clusterStatus.state",
+            ready="ACTIVE",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClusterPolls",
+            timeout_error="ClusterTimeout",
+            timeout_cause=f"The {role} MSK cluster did not become ACTIVE within timing.clusterTimeoutMinutes.",
+            next_state=f"{t}: associate secret",
+        ),
+        f"{t}: associate secret": task(
+            "ClusterAssociateFunction",
+            role=role,
+            parameters=made,
+            result_path=None,
+            next_state=f"{t}: read bootstrap brokers",
+        ),
+        f"{t}: read bootstrap brokers": task(
+            "ClusterBootstrapFunction",
+            role=role,
+            parameters=made,
+            result_path="$.bootstrap",
+            next_state=f"{t}: done",
+        ),
+        f"{t}: done": {
+            "Type": "Pass",
+            "Parameters": {
+                "clusterArn.$": "$.cluster.clusterArn",
+                "bootstrapBrokersSaslScram.$": "$.bootstrap.bootstrapBrokersSaslScram",
+                "scramSecretArn.$": "$.scram.scramSecretArn",
+                "kmsKeyArn.$": "$.scram.kmsKeyArn",
+            },
+            "End": True,
+        },
+    }
+    return {"StartAt": f"{t}: create cluster", "States": states}
+
+
 def output_of(role: str) -> dict[str, Any]:
     return {
         "region.$": f"$.network.{role}.region",
         "vpcId.$": f"$.network.{role}.vpcId",
         "vpcCidr.$": f"$.network.{role}.vpcCidr",
+        "clusterArn.$": f"$.build.{role}.clusterArn",
+        "bootstrapBrokersSaslScram.$": f"$.build.{role}.bootstrapBrokersSaslScram",
+        "scramSecretArn.$": f"$.build.{role}.scramSecretArn",
+        "kmsKeyArn.$": f"$.build.{role}.kmsKeyArn",
     }
 
 
@@ -245,8 +314,8 @@ def provisioning_states() -> dict[str, Any]:
         "Build": {
             "Type": "Parallel",
             "Comment": "What needs only the two networks runs side by side.",
-            "Branches": [peering_branch()],
-            "ResultSelector": {"peering.$": "$[0]"},
+            "Branches": [region_branch("primary"), region_branch("secondary"), peering_branch()],
+            "ResultSelector": {"primary.$": "$[0]", "secondary.$": "$[1]", "peering.$": "$[2]"},
             "ResultPath": "$.build",
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
             "Next": "Assemble output",
@@ -268,8 +337,27 @@ def provisioning_states() -> dict[str, Any]:
 
 # -- teardown ----------------------------------------------------------------------
 def teardown_branch(role: str) -> dict[str, Any]:
-    name = f"{title(role)}: delete network"
-    return {"StartAt": name, "States": {name: task("DeleteNetworkFunction", role=role, deleting=True)}}
+    """One region, in dependency order: cluster (and wait until gone), secret and key, network."""
+    t = title(role)
+    states: dict[str, Any] = {
+        **poll_loop(
+            f"{t}: delete cluster",
+            task("ClusterDeleteFunction", role=role, deleting=True),
+            result_path="$.clusterTeardown",
+            ready_path="$.clusterTeardown.done",
+            ready="yes",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClusterPolls",
+            timeout_error="TeardownFailed",
+            timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
+            next_state=f"{t}: delete secret and key",
+        ),
+        f"{t}: delete secret and key": task(
+            "ScramDeleteFunction", role=role, deleting=True, result_path=None, next_state=f"{t}: delete network"
+        ),
+        f"{t}: delete network": task("DeleteNetworkFunction", role=role, deleting=True),
+    }
+    return {"StartAt": f"{t}: delete cluster: start", "States": states}
 
 
 def teardown_states() -> dict[str, Any]:

@@ -34,6 +34,18 @@ EXPECTED = {
         ["Peering: wait until active: timed out", "Teardown", "Fail with original error"],
         ["Primary: route to peer"],
     ),
+    "ClusterNeverActive": (
+        "FAILED",
+        "ClusterTimeout",
+        ["Primary: wait for cluster ACTIVE: timed out", "Primary: delete cluster", "Fail with original error"],
+        ["Primary: associate secret"],
+    ),
+    "ClusterFailed": (
+        "FAILED",
+        "ResourceFailed",
+        ["Teardown", "Primary: delete secret and key", "Fail with original error"],
+        ["Primary: associate secret"],
+    ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
 }
 

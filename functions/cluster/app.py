@@ -1,0 +1,55 @@
+"""The MSK cluster of one region (event: ``{"config", "role", "network", "cluster", "scram"}``)."""
+
+from mskpair_core import cluster
+from mskpair_core.errors import ResourceFailed
+from mskpair_core.observability import task
+
+
+def _region(event):
+    return event["config"][event["role"]]["region"]
+
+
+@task("create-cluster")
+def create(event, context):
+    return cluster.ensure_cluster(
+        deployment=event["config"]["deploymentName"],
+        role=event["role"],
+        region=_region(event),
+        network=event["network"],
+        config=event["config"],
+    )
+
+
+@task("cluster-status")
+def status(event, context):
+    arn = event["cluster"]["clusterArn"]
+    state = cluster.cluster_state(region=_region(event), cluster_arn=arn)
+    if state["state"] == "FAILED":
+        info = state.get("stateInfo") or {}
+        raise ResourceFailed(
+            f"{event['role']} cluster {event['cluster']['clusterName']} ended FAILED: "
+            f"{info.get('Code', 'unknown')}: {info.get('Message', '')}"
+        )
+    return {"state": state["state"]}
+
+
+@task("associate-secret")
+def associate(event, context):
+    cluster.associate_secret(
+        region=_region(event), cluster_arn=event["cluster"]["clusterArn"], secret_arn=event["scram"]["scramSecretArn"]
+    )
+    return {"associated": True}
+
+
+@task("bootstrap-brokers")
+def bootstrap(event, context):
+    brokers = cluster.bootstrap_brokers(region=_region(event), cluster_arn=event["cluster"]["clusterArn"])
+    return {"bootstrapBrokersSaslScram": brokers}
+
+
+@task("delete-cluster")
+def delete(event, context):
+    result = cluster.delete_cluster(
+        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
+    )
+    return {**result, "done": "yes" if result["remaining"] == 0 else "no"}

@@ -1,0 +1,534 @@
+"""Make moto's SSM Run Command behave like AWS where the client-machine workflow depends on it.
+
+moto 5.2.5 lacks ``DescribeInstanceInformation`` and ``ListCommandInvocations``, never validates the
+instances of ``SendCommand`` (and, given only ``InstanceIds``, targets every instance of the region),
+and reports every command ``Success`` at once. :func:`install` patches moto's classes (no fork, no
+edit of site-packages); :func:`uninstall` restores every original. Time is emulated: durations come
+from :func:`msk_pair.emulator.profile.active` and "now" from :func:`msk_pair.emulator.clock.now`;
+nothing sleeps.
+
+Rules:
+
+1. Registration: an EC2 instance registers with SSM ``ssm_registration`` emulated seconds after it is
+   ``running`` (with strict_ec2 installed, an instance is running ``instance_start`` seconds after
+   launch), and only if its instance profile's role has ``AmazonSSMManagedInstanceCore`` attached
+   (as on AWS: without it the agent cannot talk to SSM; :func:`set_require_ssm_role` turns this off).
+   ``DescribeInstanceInformation`` (added) lists it ``Online`` from then on, ``ConnectionLost`` while
+   it is stopping, stopped or shutting down, and no more once it is terminated.
+2. ``SendCommand`` to an instance that is not registered and online fails with ``InvalidInstanceId``.
+   With ``InstanceIds`` it targets exactly those instances; ``Targets`` (tags) select only online ones.
+3. Each invocation is ``Pending`` for the first tenth of ``ssm_command`` emulated seconds, then
+   ``InProgress``, then ``Success`` (or ``Failed``, see :func:`fail_next_command`), also in
+   ``ListCommands`` and ``ListCommandInvocations`` (added). The standard output of a successful
+   invocation is what the script's literal ``echo`` lines print (lines like ``echo "TEXT"`` or
+   ``echo 'TEXT'`` without ``$`` and not redirected to stderr): a ``set -e`` script that succeeds
+   reaches all of them, so success markers appear as they would on the machine
+   (:func:`set_command_output` overrides this).
+4. Every command's text is kept: :func:`sent_commands` lists what would have run on the machine.
+5. ``AttachRolePolicy`` of an AWS managed policy (``arn:aws:iam::aws:policy/...``) works without
+   loading moto's whole managed-policy set (``MOTO_IAM_LOAD_MANAGED_POLICIES``): the one policy is
+   added to the account when first attached.
+6. ``RunInstances`` honours ``ClientToken`` as AWS does: a repeated request with a token already used
+   returns the original reservation instead of launching again. moto: launches again.
+
+The AL2023 public parameter ``/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64``
+needs nothing here: moto serves it in every region and its AMI is one that RunInstances accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.instances import Instance
+from moto.ec2.responses.instances import InstanceResponse
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend
+from moto.ssm.exceptions import SSMException
+from moto.ssm.models import Command, SimpleSystemManagerBackend
+from moto.ssm.responses import SimpleSystemManagerResponse
+
+from msk_pair.emulator import clock, profile, strict_ec2
+
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+PENDING_FRACTION = 0.1
+"""The share of ``ssm_command`` an invocation stays ``Pending`` before it is ``InProgress``."""
+DONE = frozenset({"Success", "Failed", "Cancelled", "TimedOut"})
+
+_MISSING = object()
+_CREATED = "_ssm_created_at"  # Instance.__dict__: emulated time of launch
+_SEEN_ONLINE = "_ssm_seen_online"  # Instance.__dict__: it has been Online at least once
+_EMU = "_ssm_emu"  # Command.__dict__: our bookkeeping of the command
+
+_saved: dict[tuple[type, str], Any] = {}
+_resolved: dict[tuple[type, str], Any] = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class _FailRule:
+    match: str
+    stderr: str
+    exit_code: int
+
+
+@dataclass
+class _State:
+    sent: list[dict[str, Any]]
+    fail_rules: list[_FailRule]
+    output_rules: list[tuple[str, str]]
+    blocked_all: bool
+    blocked: set[str]
+    require_ssm_role: bool
+
+
+def _fresh_state() -> _State:
+    return _State(sent=[], fail_rules=[], output_rules=[], blocked_all=False, blocked=set(), require_ssm_role=True)
+
+
+_state = _fresh_state()
+
+
+# -- test hooks --------------------------------------------------------------------------------
+
+
+def reset() -> None:
+    """Forget every sent command and test hook (install() does this too)."""
+    global _state
+    with _lock:
+        _state = _fresh_state()
+
+
+def fail_next_command(match: str = "", stderr: str = "emulated failure", exit_code: int = 1) -> None:
+    """Make the next SendCommand whose script contains ``match`` end ``Failed`` with this stderr.
+
+    Rules are used once each, in the order they were added.
+    """
+    with _lock:
+        _state.fail_rules.append(_FailRule(match, stderr, exit_code))
+
+
+def set_command_output(match: str, stdout: str) -> None:
+    """Successful commands whose script contains ``match`` print ``stdout`` (instead of their echo lines)."""
+    with _lock:
+        _state.output_rules.append((match, stdout))
+
+
+def block_registration(instance_id: str | None = None) -> None:
+    """Keep one instance (or, with no id, every instance) from ever registering with SSM."""
+    with _lock:
+        if instance_id is None:
+            _state.blocked_all = True
+        else:
+            _state.blocked.add(instance_id)
+
+
+def unblock_registration() -> None:
+    with _lock:
+        _state.blocked_all = False
+        _state.blocked.clear()
+
+
+def set_require_ssm_role(required: bool) -> None:
+    """Whether an instance needs a role with AmazonSSMManagedInstanceCore to register (default: yes)."""
+    with _lock:
+        _state.require_ssm_role = required
+
+
+def sent_commands(region: str | None = None) -> list[dict[str, Any]]:
+    """Every command sent since install()/reset(): commandId, region, instanceIds, documentName,
+    comment, parameters, script (the ``commands`` parameter joined by newlines) and sentAt."""
+    with _lock:
+        return [dict(c) for c in _state.sent if region is None or c["region"] == region]
+
+
+# -- registration (rule 1) ----------------------------------------------------------------------
+
+
+def _has_ssm_role(instance: Instance) -> bool:
+    association = instance.ec2_backend.iam_instance_profile_associations.get(instance.id)
+    if association is None:
+        return False
+    for role in association.iam_instance_profile.roles:
+        if any(arn.rsplit("/", 1)[-1] == SSM_CORE_POLICY for arn in role.managed_policies):
+            return True
+    return False
+
+
+def _registers_at(instance: Instance) -> float | None:
+    """Emulated time at which the instance registers with SSM, or None if it never will."""
+    with _lock:
+        if _state.blocked_all or instance.id in _state.blocked:
+            return None
+        require_role = _state.require_ssm_role
+    if require_role and not _has_ssm_role(instance):
+        return None
+    active = profile.active()
+    due = instance.__dict__.get("_strict_due")  # strict_ec2: (time, "running") while pending
+    if due is not None and due[1] == "running":
+        running_at = due[0]
+    else:
+        created = instance.__dict__.get(_CREATED)
+        if created is None:
+            running_at = float("-inf")  # launched before install(): take it as long running
+        else:
+            running_at = created + (active.instance_start if strict_ec2.installed() else 0.0)
+    return running_at + active.ssm_registration
+
+
+def _ping_status(instance: Instance) -> str | None:
+    """``Online``, ``ConnectionLost``, or None when the instance is not (or no longer) registered."""
+    state = instance._state.name  # strict_ec2 settles the state to the emulated now
+    if state == "terminated":
+        return None
+    at = _registers_at(instance)
+    registered = at is not None and clock.now() >= at
+    if state == "running" and registered:
+        instance.__dict__[_SEEN_ONLINE] = True
+        return "Online"
+    if state in ("stopping", "stopped", "shutting-down") and (registered or instance.__dict__.get(_SEEN_ONLINE)):
+        return "ConnectionLost"
+    return None
+
+
+def _instances(backend: SimpleSystemManagerBackend) -> dict[str, Instance]:
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    return {i.id: i for i in ec2.all_instances()}
+
+
+def _instance_information(instance: Instance, ping: str) -> dict[str, Any]:
+    private_ip = instance.private_ip or ""
+    return {
+        "InstanceId": instance.id,
+        "PingStatus": ping,
+        "LastPingDateTime": datetime.fromtimestamp(clock.now(), tz=UTC),
+        "AgentVersion": "3.3.1142.0",
+        "IsLatestVersion": True,
+        "PlatformType": "Linux",
+        "PlatformName": "Amazon Linux",
+        "PlatformVersion": "2023",
+        "ResourceType": "EC2Instance",
+        "IPAddress": private_ip,
+        "ComputerName": f"ip-{private_ip.replace('.', '-')}.ec2.internal",
+        "SourceId": instance.id,
+        "SourceType": "AWS::EC2::Instance",
+    }
+
+
+def _filter_values(params: dict[str, Any]) -> dict[str, list[str]]:
+    wanted: dict[str, list[str]] = {}
+    for f in params.get("InstanceInformationFilterList") or []:
+        wanted.setdefault(f["key"], []).extend(f.get("valueSet") or [])
+    for f in params.get("Filters") or []:
+        wanted.setdefault(f["Key"], []).extend(f.get("Values") or [])
+    return wanted
+
+
+def _matches(instance: Instance, info: dict[str, Any], wanted: dict[str, list[str]]) -> bool:
+    tags = {t["key"]: t["value"] for t in instance.get_tags()} if hasattr(instance, "get_tags") else {}
+    for key, values in wanted.items():
+        if key == "InstanceIds":
+            ok = instance.id in values
+        elif key == "PingStatus":
+            ok = info["PingStatus"] in values
+        elif key in ("PlatformTypes", "PlatformType"):
+            ok = info["PlatformType"] in values
+        elif key in ("ResourceType",):
+            ok = info["ResourceType"] in values
+        elif key.startswith("tag:"):
+            ok = tags.get(key[4:]) in values
+        elif key == "tag-key":
+            ok = any(v in tags for v in values)
+        else:
+            raise SSMException("InvalidInstanceInformationFilterValue", f"Unsupported filter key: {key}")
+        if not ok:
+            return False
+    return True
+
+
+def _describe_instance_information(self: SimpleSystemManagerResponse) -> ActionResult:
+    wanted = _filter_values(
+        {
+            "InstanceInformationFilterList": self._get_param("InstanceInformationFilterList"),
+            "Filters": self._get_param("Filters"),
+        }
+    )
+    found = []
+    for instance in _instances(self.ssm_backend).values():
+        ping = _ping_status(instance)
+        if ping is None:
+            continue
+        info = _instance_information(instance, ping)
+        if _matches(instance, info, wanted):
+            found.append(info)
+    return ActionResult({"InstanceInformationList": found})
+
+
+# -- commands (rules 2-4) -----------------------------------------------------------------------
+
+
+def _targets_instance_ids(self: Command) -> list[str]:
+    """moto selects every instance of the region when there are no Targets; AWS selects none."""
+    if not self.targets:
+        return []
+    ids = [v for t in self.targets if t.get("Key") == "InstanceIds" for v in t.get("Values", [])]
+    others = [t for t in self.targets if t.get("Key") != "InstanceIds"]
+    if others:
+        saved, self.targets = self.targets, others
+        try:
+            ids += _orig(Command, "_get_instance_ids_from_targets")(self)
+        finally:
+            self.targets = saved
+    return ids
+
+
+_ECHO = re.compile(r"""^\s*echo\s+(?:-[neE]+\s+)?(?:"([^"$`\\]*)"|'([^']*)')\s*$""")
+
+
+def _echo_output(script: str) -> str:
+    lines = []
+    for line in script.splitlines():
+        m = _ECHO.match(line)
+        if m:
+            lines.append(m.group(1) if m.group(1) is not None else m.group(2))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
+    instance_ids = list(kwargs.get("instance_ids") or [])
+    instances = _instances(self)
+    online = {i for i, inst in instances.items() if _ping_status(inst) == "Online"}
+    bad = [i for i in instance_ids if i not in online]
+    if bad:
+        listed = ", ".join(bad)
+        raise SSMException(
+            "InvalidInstanceId", f"Instances [[{listed}]] not in a valid state for account {self.account_id}"
+        )
+    command: Command = _orig(SimpleSystemManagerBackend, "send_command")(self, *args, **kwargs)
+    now = clock.now()
+    command.instance_ids = [i for i in command.instance_ids if i in online]
+    command.requested_date_time = datetime.fromtimestamp(now, tz=UTC)
+    command.expires_after = command.requested_date_time + timedelta(seconds=command.timeout_seconds)
+    command.target_count = len(command.instance_ids)
+    command.invocations = [command.invocation_response(i, "aws:runShellScript") for i in command.instance_ids]
+    script = "\n".join((command.parameters or {}).get("commands", []))
+    with _lock:
+        rule = next((r for r in _state.fail_rules if r.match in script), None)
+        if rule is not None:
+            _state.fail_rules.remove(rule)
+        stdout = next((out for match, out in _state.output_rules if match in script), None)
+        _state.sent.append(
+            {
+                "commandId": command.command_id,
+                "region": self.region_name,
+                "instanceIds": list(command.instance_ids),
+                "documentName": command.document_name,
+                "comment": command.comment,
+                "parameters": json.loads(json.dumps(command.parameters)),
+                "script": script,
+                "sentAt": now,
+            }
+        )
+    command.__dict__[_EMU] = {
+        "sent_at": now,
+        "duration": profile.active().ssm_command,
+        "fail": rule,
+        "stdout": stdout if stdout is not None else _echo_output(script),
+    }
+    return command
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).isoformat()
+
+
+def _progress(command: Command) -> dict[str, Any]:
+    """The invocation fields at the emulated now (the same for every instance of the command)."""
+    emu = command.__dict__[_EMU]
+    sent, duration = emu["sent_at"], emu["duration"]
+    now = clock.now()
+    started = sent + duration * PENDING_FRACTION
+    fields: dict[str, Any] = {"ExecutionStartDateTime": "", "ExecutionEndDateTime": "", "ExecutionElapsedTime": ""}
+    if now >= sent + duration:
+        rule: _FailRule | None = emu["fail"]
+        status = "Failed" if rule else "Success"
+        fields.update(
+            Status=status,
+            StatusDetails=status,
+            ResponseCode=rule.exit_code if rule else 0,
+            StandardOutputContent="" if rule else emu["stdout"],
+            StandardErrorContent=rule.stderr if rule else "",
+            ExecutionStartDateTime=_iso(started),
+            ExecutionEndDateTime=_iso(sent + duration),
+            ExecutionElapsedTime=f"PT{duration - (started - sent):.3f}S",
+        )
+    elif now >= started:
+        fields.update(
+            Status="InProgress",
+            StatusDetails="InProgress",
+            ResponseCode=-1,
+            StandardOutputContent="",
+            StandardErrorContent="",
+            ExecutionStartDateTime=_iso(started),
+            ExecutionElapsedTime=f"PT{now - started:.3f}S",
+        )
+    else:
+        fields.update(
+            Status="Pending",
+            StatusDetails="Pending",
+            ResponseCode=-1,
+            StandardOutputContent="",
+            StandardErrorContent="",
+        )
+    return fields
+
+
+def _get_invocation(self: Command, instance_id: str, plugin_name: str | None) -> dict[str, Any]:
+    invocation = _orig(Command, "get_invocation")(self, instance_id, plugin_name)
+    if _EMU not in self.__dict__:
+        return invocation
+    return {**invocation, **_progress(self)}
+
+
+def _response_object(self: Command) -> dict[str, Any]:
+    response = _orig(Command, "response_object")(self)
+    if _EMU not in self.__dict__:
+        return response
+    status = _progress(self)["Status"] if self.instance_ids else "Success"
+    done = status in DONE
+    response.update(
+        Status=status,
+        StatusDetails=status,
+        CompletedCount=len(self.instance_ids) if done else 0,
+        ErrorCount=len(self.instance_ids) if status == "Failed" else 0,
+        TargetCount=len(self.instance_ids),
+    )
+    return response
+
+
+def _list_command_invocations(self: SimpleSystemManagerResponse) -> ActionResult:
+    command_id = self._get_param("CommandId")
+    instance_id = self._get_param("InstanceId")
+    details = bool(self._get_param("Details"))
+    commands = self.ssm_backend.list_commands(command_id, None)
+    result = []
+    for command in commands:
+        for iid in command.instance_ids:
+            if instance_id and iid != instance_id:
+                continue
+            inv = command.get_invocation(iid, None)
+            entry: dict[str, Any] = {
+                "CommandId": command.command_id,
+                "InstanceId": iid,
+                "Comment": command.comment,
+                "DocumentName": command.document_name,
+                "DocumentVersion": "$DEFAULT",
+                "RequestedDateTime": command.requested_date_time,
+                "Status": inv["Status"],
+                "StatusDetails": inv["StatusDetails"],
+                "StandardOutputUrl": "",
+                "StandardErrorUrl": "",
+                "CommandPlugins": [],
+            }
+            if details:
+                output = inv.get("StandardOutputContent", "") + inv.get("StandardErrorContent", "")
+                entry["CommandPlugins"] = [
+                    {
+                        "Name": "aws:runShellScript",
+                        "Status": inv["Status"],
+                        "StatusDetails": inv["StatusDetails"],
+                        "ResponseCode": inv.get("ResponseCode", -1),
+                        "Output": output[-2500:],
+                    }
+                ]
+            result.append(entry)
+    return ActionResult({"CommandInvocations": result})
+
+
+# -- EC2 instances: launch time (rule 1) and ClientToken (rule 6) --------------------------------
+
+
+def _instance_init(self: Instance, *args: Any, **kwargs: Any) -> None:
+    _orig(Instance, "__init__")(self, *args, **kwargs)
+    self.__dict__[_CREATED] = clock.now()
+
+
+def _run_instances_response(self: InstanceResponse) -> ActionResult:
+    token = self._get_param("ClientToken")
+    if token:
+        for reservation in self.ec2_backend.reservations.values():
+            if any(getattr(i, "client_token", None) == token for i in reservation.instances):
+                return ActionResult(reservation)
+    return _orig(InstanceResponse, "run_instances")(self)
+
+
+# -- IAM: AWS managed policies on demand (rule 5) ------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _aws_managed_data() -> dict[str, Any]:
+    return json.loads(aws_managed_policies_data)
+
+
+def _attach_role_policy(self: IAMBackend, policy_arn: str, role_name: str) -> None:
+    prefix = f"arn:{self.partition}:iam::aws:policy/"
+    if policy_arn not in self.managed_policies and policy_arn.startswith(prefix):
+        name = policy_arn.rsplit("/", 1)[-1]
+        data = _aws_managed_data().get(name)
+        if data is not None:
+            policy = AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+            if policy.arn == policy_arn:
+                self.managed_policies[policy.arn] = policy
+    return _orig(IAMBackend, "attach_role_policy")(self, policy_arn, role_name)
+
+
+# -- install / uninstall ------------------------------------------------------------------------
+
+_PATCHES: list[tuple[type, str, Callable[..., Any]]] = [
+    (Instance, "__init__", _instance_init),
+    (InstanceResponse, "run_instances", _run_instances_response),
+    (Command, "_get_instance_ids_from_targets", _targets_instance_ids),
+    (Command, "get_invocation", _get_invocation),
+    (Command, "response_object", _response_object),
+    (SimpleSystemManagerBackend, "send_command", _send_command),
+    (SimpleSystemManagerResponse, "describe_instance_information", _describe_instance_information),
+    (SimpleSystemManagerResponse, "list_command_invocations", _list_command_invocations),
+    (IAMBackend, "attach_role_policy", _attach_role_policy),
+]
+
+
+def _orig(owner: type, name: str) -> Any:
+    return _resolved[(owner, name)]
+
+
+def installed() -> bool:
+    return bool(_saved)
+
+
+def install() -> None:
+    """Patch moto to follow the rules above and forget earlier hooks. Idempotent."""
+    reset()
+    if _saved:
+        return
+    for owner, name, replacement in _PATCHES:
+        _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
+        _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
+        setattr(owner, name, replacement)
+
+
+def uninstall() -> None:
+    """Restore every patched moto attribute. Idempotent."""
+    for (owner, name), original in reversed(_saved.items()):
+        if original is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+    _saved.clear()

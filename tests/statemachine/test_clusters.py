@@ -1,0 +1,115 @@
+"""Issue 3 on the real state machine: KMS key, secret, SCRAM cluster, wait loop, association, bootstrap."""
+
+from __future__ import annotations
+
+import boto3
+
+from msk_pair.emulator import msk as msk_emulator
+from tests.conftest import leftovers
+
+
+def _entered(result):
+    return [e["stateEnteredEventDetails"]["name"] for e in result.events if e["type"].endswith("StateEntered")]
+
+
+def test_both_clusters_have_every_setting_of_the_guide(emu, sample):
+    result = emu.run(sample)
+    assert result.status == "SUCCEEDED", result.cause
+    out = result.output
+    for role in ("primary", "secondary"):
+        region = sample[role]["region"]
+        kafka = boto3.client("kafka", region_name=region)
+        info = kafka.describe_cluster_v2(ClusterArn=out[role]["clusterArn"])["ClusterInfo"]
+        assert info["State"] == "ACTIVE"
+        prov = info["Provisioned"]
+        auth = prov["ClientAuthentication"]
+        assert auth["Sasl"]["Scram"]["Enabled"] is True
+        assert auth["Unauthenticated"]["Enabled"] is False
+        assert prov["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] == "TLS"
+        assert prov["EnhancedMonitoring"] == "PER_TOPIC_PER_PARTITION"
+        prom = prov["OpenMonitoring"]["Prometheus"]
+        assert prom["JmxExporter"]["EnabledInBroker"] is True
+        assert prom["NodeExporter"]["EnabledInBroker"] is True
+        nodes = prov["BrokerNodeGroupInfo"]
+        assert nodes["InstanceType"] == sample["brokerInstanceType"]
+        assert nodes["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == sample["brokerStorageGiB"]
+        assert prov["NumberOfBrokerNodes"] == 3 * sample["brokersPerAz"]
+        assert prov["CurrentBrokerSoftwareInfo"]["KafkaVersion"] == sample["kafkaVersion"]
+        ec2 = boto3.client("ec2", region_name=region)
+        subnets = ec2.describe_subnets(SubnetIds=nodes["ClientSubnets"])["Subnets"]
+        assert len({s["AvailabilityZone"] for s in subnets}) == 3
+        assert all(s["VpcId"] == out[role]["vpcId"] for s in subnets)
+        default_sg = ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [out[role]["vpcId"]]},
+                {"Name": "group-name", "Values": ["default"]},
+            ]
+        )["SecurityGroups"][0]
+        assert nodes["SecurityGroups"] == [default_sg["GroupId"]]
+        # the secret: named for MSK, encrypted with the deployment's own key, associated
+        secret = boto3.client("secretsmanager", region_name=region).describe_secret(
+            SecretId=out[role]["scramSecretArn"]
+        )
+        assert secret["Name"] == f"AmazonMSK_{sample['deploymentName']}"
+        assert secret["KmsKeyId"] == out[role]["kmsKeyArn"]
+        key = boto3.client("kms", region_name=region).describe_key(KeyId=out[role]["kmsKeyArn"])["KeyMetadata"]
+        assert key["KeyManager"] == "CUSTOMER" and key["KeySpec"] == "SYMMETRIC_DEFAULT"
+        assert kafka.list_scram_secrets(ClusterArn=out[role]["clusterArn"])["SecretArnList"] == [
+            out[role]["scramSecretArn"]
+        ]
+        assert out[role]["bootstrapBrokersSaslScram"].count(":9096") == 3
+
+
+def test_wait_loop_polls_while_creating_and_associates_only_after_active(emu, sample):
+    result = emu.run(sample)
+    assert result.status == "SUCCEEDED", result.cause
+    names = _entered(result)
+    polls = names.count("Primary: wait for cluster ACTIVE")
+    assert polls >= 3, polls
+    last_check = max(i for i, n in enumerate(names) if n == "Primary: wait for cluster ACTIVE")
+    assert names.index("Primary: associate secret") > last_check
+    # the key and secret were made while the cluster was still CREATING
+    assert names.index("Primary: create key and secret") < names.index("Primary: wait for cluster ACTIVE")
+
+
+def test_the_password_never_appears_in_the_history(emu, sample):
+    result = emu.run(sample)
+    assert result.status == "SUCCEEDED"
+    for role in ("primary", "secondary"):
+        sm = boto3.client("secretsmanager", region_name=sample[role]["region"])
+        import json
+
+        password = json.loads(sm.get_secret_value(SecretId=result.output[role]["scramSecretArn"])["SecretString"])[
+            "password"
+        ]
+        assert len(password) >= 16
+        assert password not in result.history_text()
+        assert password not in json.dumps(result.output)
+
+
+def test_a_failed_cluster_tears_everything_down(emu, sample):
+    msk_emulator.fail_next_cluster(region="us-west-2", message="insufficient capacity")
+    result = emu.run(sample)
+    assert result.status == "FAILED"
+    assert result.error == "ResourceFailed"
+    assert "secondary cluster" in result.cause and "insufficient capacity" in result.cause
+    assert leftovers() == {}
+
+
+def test_a_cluster_that_never_becomes_active_times_out_and_tears_down(emu, sample):
+    msk_emulator.slow_next_cluster(10 * 3600, region="us-east-1")
+    sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 30}
+    result = emu.run(sample)
+    assert result.status == "FAILED"
+    assert result.error == "ClusterTimeout"
+    assert "primary" in result.cause
+    assert leftovers() == {}
+
+
+def test_a_refused_association_tears_down(emu, sample):
+    emu.faults.add(
+        "ClusterAssociateFunction", role="primary", error="ResourceFailed", message="secret refused", times=None
+    )
+    result = emu.run(sample)
+    assert result.status == "FAILED" and result.error == "ResourceFailed"
+    assert leftovers() == {}
