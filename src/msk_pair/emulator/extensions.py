@@ -1,5 +1,5 @@
 """The emulator's extensions on top of moto, installed in this order (each has install/uninstall)."""
 
-from msk_pair.emulator import mock_config, msk, peering, speedups, strict_ec2
+from msk_pair.emulator import mock_config, msk, peering, speedups, ssm, strict_ec2
 
-ALL = [speedups, strict_ec2, msk, peering, mock_config]
+ALL = [speedups, strict_ec2, ssm, msk, peering, mock_config]
