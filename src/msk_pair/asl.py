@@ -234,6 +234,7 @@ def region_branch(role: str) -> dict[str, Any]:
     t = title(role)
     net = {"network.$": f"$.network.{role}"}
     made = {**net, "cluster.$": "$.cluster", "scram.$": "$.scram"}
+    client = {"client.$": "$.client"}
     states: dict[str, Any] = {
         f"{t}: create cluster": task(
             "ClusterCreateFunction",
@@ -247,8 +248,61 @@ def region_branch(role: str) -> dict[str, Any]:
             "ScramCreateFunction",
             role=role,
             result_path="$.scram",
-            next_state=f"{t}: wait for cluster ACTIVE: start",
+            next_state=f"{t}: create client security group",
             comment="Customer-managed KMS key and the AmazonMSK_ secret, while the cluster is CREATING.",
+        ),
+        f"{t}: create client security group": task(
+            "ClientSecurityGroupCreateFunction",
+            role=role,
+            parameters=net,
+            result_path="$.clientSecurityGroup",
+            next_state=f"{t}: launch client",
+            comment="The guide's msk_client_sg; the default group admits it on 9096, 11001 and 11002 only.",
+        ),
+        f"{t}: launch client": task(
+            "ClientLaunchFunction",
+            role=role,
+            parameters={
+                **net,
+                "clientIam.$": "$.network.clientIam",
+                "clientSecurityGroup.$": "$.clientSecurityGroup",
+            },
+            result_path="$.client",
+            next_state=f"{t}: wait for client online in SSM: start",
+            comment="Amazon Linux 2023, IMDSv2 only, encrypted root volume, no key pair: reached through SSM.",
+        ),
+        **poll_loop(
+            f"{t}: wait for client online in SSM",
+            task("ClientSsmStatusFunction", role=role, parameters=client),
+            result_path="$.clientSsm",
+            ready_path="$.clientSsm.pingStatus",
+            ready="Online",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="ClientTimeout",
+            timeout_cause=f"The {role} client machine did not come online in SSM within timing.clientTimeoutMinutes.",
+            next_state=f"{t}: bootstrap client",
+        ),
+        f"{t}: bootstrap client": task(
+            "ClientBootstrapFunction",
+            role=role,
+            parameters={**client, "cluster.$": "$.cluster", "scram.$": "$.scram"},
+            result_path="$.bootstrapCommand",
+            next_state=f"{t}: wait for client bootstrap: start",
+            comment="SSM Run Command: Corretto, the Kafka client of the cluster's version (SHA-512 checked), "
+            "truststore, client.properties; the password is read from Secrets Manager on the machine.",
+        ),
+        **poll_loop(
+            f"{t}: wait for client bootstrap",
+            task("ClientCommandStatusFunction", role=role, parameters={**client, "command.$": "$.bootstrapCommand"}),
+            result_path="$.bootstrapCommand",
+            ready_path="$.bootstrapCommand.status",
+            ready="Success",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="ClientTimeout",
+            timeout_cause=f"The {role} client's bootstrap command did not finish within timing.clientTimeoutMinutes.",
+            next_state=f"{t}: wait for cluster ACTIVE: start",
         ),
         **poll_loop(
             f"{t}: wait for cluster ACTIVE",
@@ -274,6 +328,26 @@ def region_branch(role: str) -> dict[str, Any]:
             role=role,
             parameters=made,
             result_path="$.bootstrap",
+            next_state=f"{t}: smoke test",
+        ),
+        f"{t}: smoke test": task(
+            "ClientSmokeTestFunction",
+            role=role,
+            parameters={**client, "bootstrap.$": "$.bootstrap"},
+            result_path="$.smokeCommand",
+            next_state=f"{t}: wait for smoke test: start",
+            comment="On the client: create and describe a test topic on its own cluster over SASL/SCRAM.",
+        ),
+        **poll_loop(
+            f"{t}: wait for smoke test",
+            task("ClientCommandStatusFunction", role=role, parameters={**client, "command.$": "$.smokeCommand"}),
+            result_path="$.smokeCommand",
+            ready_path="$.smokeCommand.status",
+            ready="Success",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="ClientTimeout",
+            timeout_cause=f"The {role} client's smoke test did not finish within timing.clientTimeoutMinutes.",
             next_state=f"{t}: done",
         ),
         f"{t}: done": {
@@ -283,6 +357,11 @@ def region_branch(role: str) -> dict[str, Any]:
                 "bootstrapBrokersSaslScram.$": "$.bootstrap.bootstrapBrokersSaslScram",
                 "scramSecretArn.$": "$.scram.scramSecretArn",
                 "kmsKeyArn.$": "$.scram.kmsKeyArn",
+                "clientInstanceId.$": "$.client.instanceId",
+                "clientSecurityGroupId.$": "$.clientSecurityGroup.securityGroupId",
+                "bootstrapCommandId.$": "$.bootstrapCommand.commandId",
+                "smokeTestCommandId.$": "$.smokeCommand.commandId",
+                "smokeTestPassed.$": "$.smokeCommand.smokeTestPassed",
             },
             "End": True,
         },
@@ -299,18 +378,37 @@ def output_of(role: str) -> dict[str, Any]:
         "bootstrapBrokersSaslScram.$": f"$.build.{role}.bootstrapBrokersSaslScram",
         "scramSecretArn.$": f"$.build.{role}.scramSecretArn",
         "kmsKeyArn.$": f"$.build.{role}.kmsKeyArn",
+        "clientInstanceId.$": f"$.build.{role}.clientInstanceId",
+        "clientSecurityGroupId.$": f"$.build.{role}.clientSecurityGroupId",
+        "commands": {
+            "bootstrap.$": f"$.build.{role}.bootstrapCommandId",
+            "smokeTest.$": f"$.build.{role}.smokeTestCommandId",
+        },
+        "smokeTestPassed.$": f"$.build.{role}.smokeTestPassed",
     }
 
 
 def provisioning_states() -> dict[str, Any]:
     return {
-        "Create networks": parallel_per_region(
-            network_branch,
-            result_path="$.network",
-            catch_next="Roll back?",
-            next_state="Build",
-            comment="Both regions side by side: VPC, public subnet and internet gateway, three broker subnets.",
-        ),
+        "Create networks": {
+            "Type": "Parallel",
+            "Comment": (
+                "Both regions side by side: VPC, public subnet and internet gateway, three broker subnets; "
+                "and the client machines' IAM role and instance profile (IAM is global: one per deployment)."
+            ),
+            "Branches": [
+                network_branch("primary"),
+                network_branch("secondary"),
+                {
+                    "StartAt": "Shared: create client role",
+                    "States": {"Shared: create client role": task("ClientIamCreateFunction")},
+                },
+            ],
+            "ResultSelector": {"primary.$": "$[0]", "secondary.$": "$[1]", "clientIam.$": "$[2]"},
+            "ResultPath": "$.network",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
+            "Next": "Build",
+        },
         "Build": {
             "Type": "Parallel",
             "Comment": "What needs only the two networks runs side by side.",
@@ -340,6 +438,33 @@ def teardown_branch(role: str) -> dict[str, Any]:
     """One region, in dependency order: cluster (and wait until gone), secret and key, network."""
     t = title(role)
     states: dict[str, Any] = {
+        f"{t}: start cluster deletion": task(
+            "ClusterDeleteFunction",
+            role=role,
+            deleting=True,
+            result_path=None,
+            next_state=f"{t}: terminate client: start",
+            comment="Deletion takes minutes: start it first, terminate the client meanwhile, then wait.",
+        ),
+        **poll_loop(
+            f"{t}: terminate client",
+            task("ClientTerminateFunction", role=role, deleting=True),
+            result_path="$.clientTeardown",
+            ready_path="$.clientTeardown.done",
+            ready="yes",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="TeardownFailed",
+            timeout_cause=f"The {role} client machine was still not terminated within timing.clientTimeoutMinutes.",
+            next_state=f"{t}: delete client security group",
+        ),
+        f"{t}: delete client security group": task(
+            "ClientSecurityGroupDeleteFunction",
+            role=role,
+            deleting=True,
+            result_path=None,
+            next_state=f"{t}: delete cluster: start",
+        ),
         **poll_loop(
             f"{t}: delete cluster",
             task("ClusterDeleteFunction", role=role, deleting=True),
@@ -357,7 +482,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
         ),
         f"{t}: delete network": task("DeleteNetworkFunction", role=role, deleting=True),
     }
-    return {"StartAt": f"{t}: delete cluster: start", "States": states}
+    return {"StartAt": f"{t}: start cluster deletion", "States": states}
 
 
 def teardown_states() -> dict[str, Any]:
@@ -365,7 +490,7 @@ def teardown_states() -> dict[str, Any]:
         teardown_branch,
         result_path="$.teardown",
         catch_next=None,
-        next_state="Teardown done: why?",
+        next_state="Teardown: delete client role",
         comment="Delete everything tagged with the deployment, both regions side by side, in dependency order.",
     )
     teardown["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}]
@@ -403,6 +528,16 @@ def teardown_states() -> dict[str, Any]:
             "Next": "Teardown: delete peering: start",
         },
         "Teardown": teardown,
+        "Teardown: delete client role": {
+            **task(
+                "ClientIamDeleteFunction",
+                deleting=True,
+                result_path=None,
+                next_state="Teardown done: why?",
+                comment="IAM is global: the client role and instance profile go once both regions are done.",
+            ),
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
+        },
         "Teardown done: why?": {
             "Type": "Choice",
             "Comment": "A provisioning that failed ends failed, with its own error and cause.",

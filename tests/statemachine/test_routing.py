@@ -46,6 +46,22 @@ EXPECTED = {
         ["Teardown", "Primary: delete secret and key", "Fail with original error"],
         ["Primary: associate secret"],
     ),
+    "ClientNeverOnline": (
+        "FAILED",
+        "ClientTimeout",
+        [
+            "Primary: wait for client online in SSM: timed out",
+            "Primary: terminate client",
+            "Teardown: delete client role",
+        ],
+        ["Primary: bootstrap client"],
+    ),
+    "BootstrapFailed": (
+        "FAILED",
+        "ResourceFailed",
+        ["Primary: wait for client bootstrap", "Teardown", "Fail with original error"],
+        ["Primary: wait for cluster ACTIVE"],
+    ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
 }
 
