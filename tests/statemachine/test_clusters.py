@@ -61,11 +61,12 @@ def test_both_clusters_have_every_setting_of_the_guide(emu, sample):
 
 
 def test_wait_loop_polls_while_creating_and_associates_only_after_active(emu, sample):
+    msk_emulator.slow_next_cluster(20 * 60, region="us-east-1")  # 20 emulated minutes of CREATING
     result = emu.run(sample)
     assert result.status == "SUCCEEDED", result.cause
     names = _entered(result)
     polls = names.count("Primary: wait for cluster ACTIVE")
-    assert polls >= 3, polls
+    assert polls >= 10, polls  # pollSeconds 60: one check a minute while it is CREATING
     last_check = max(i for i, n in enumerate(names) if n == "Primary: wait for cluster ACTIVE")
     assert names.index("Primary: associate secret") > last_check
     # the key and secret were made while the cluster was still CREATING
