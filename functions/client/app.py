@@ -71,6 +71,12 @@ def smoke_test(event, context):
     return _send(event, script, "smoke-test")
 
 
+@task("cross-region-check")
+def cross_region_check(event, context):
+    script = cm.cross_region_check_script(peer_bootstrap_brokers=event["peerBootstrapBrokers"])
+    return _send(event, script, "cross-region-check")
+
+
 @task("command-status")
 def command_status(event, context):
     command = event["command"]
@@ -81,6 +87,8 @@ def command_status(event, context):
     result = {**command, "status": status["status"]}
     if status["status"] == "Success" and command["what"] == "smoke-test":
         result["smokeTestPassed"] = cm.smoke_test_passed(status["output"])
+    if status["status"] == "Success" and command["what"] == "cross-region-check":
+        result["reachable"] = cm.CROSS_REGION_MARKER in (status["output"] or "")
     return result
 
 

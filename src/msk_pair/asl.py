@@ -369,6 +369,47 @@ def region_branch(role: str) -> dict[str, Any]:
     return {"StartAt": f"{t}: create cluster", "States": states}
 
 
+def cross_region_branch(role: str) -> dict[str, Any]:
+    """This region's client reaches the other region's SASL/SCRAM brokers over the peering."""
+    other = "secondary" if role == "primary" else "primary"
+    name = f"{title(role)} client to {title(other)} brokers"
+    params = {
+        "client": {"instanceId.$": f"$.build.{role}.clientInstanceId"},
+        "peerBootstrapBrokers.$": f"$.build.{other}.bootstrapBrokersSaslScram",
+    }
+    states = {
+        name: task(
+            "ClientCrossRegionCheckFunction",
+            role=role,
+            parameters=params,
+            result_path="$.check",
+            next_state=f"{name}: wait: start",
+        ),
+        **poll_loop(
+            f"{name}: wait",
+            task(
+                "ClientCommandStatusFunction",
+                role=role,
+                parameters={"client": params["client"], "command.$": "$.check"},
+            ),
+            result_path="$.check",
+            ready_path="$.check.status",
+            ready="Success",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="ClientTimeout",
+            timeout_cause=f"The {role} client's cross-region check did not finish within timing.clientTimeoutMinutes.",
+            next_state=f"{name}: result",
+        ),
+        f"{name}: result": {
+            "Type": "Pass",
+            "Parameters": {"commandId.$": "$.check.commandId", "reachable.$": "$.check.reachable"},
+            "End": True,
+        },
+    }
+    return {"StartAt": name, "States": states}
+
+
 def output_of(role: str) -> dict[str, Any]:
     return {
         "region.$": f"$.network.{role}.region",
@@ -416,6 +457,17 @@ def provisioning_states() -> dict[str, Any]:
             "ResultSelector": {"primary.$": "$[0]", "secondary.$": "$[1]", "peering.$": "$[2]"},
             "ResultPath": "$.build",
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
+            "Next": "Cross-region check",
+        },
+        "Cross-region check": {
+            "Type": "Parallel",
+            "Comment": (
+                "The proof that the pair is ready for MirrorMaker 2: each client reaches the other region's brokers."
+            ),
+            "Branches": [cross_region_branch(role) for role in ROLES],
+            "ResultSelector": {"primaryToSecondary.$": "$[0]", "secondaryToPrimary.$": "$[1]"},
+            "ResultPath": "$.crossRegion",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
             "Next": "Assemble output",
         },
         "Assemble output": {
@@ -426,6 +478,7 @@ def provisioning_states() -> dict[str, Any]:
                 "peering": {
                     "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
                     "status.$": "$.build.peering.status",
+                    "crossRegionCheck.$": "$.crossRegion",
                 },
             },
             "End": True,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import boto3
 
 from msk_pair.emulator import ssm as ssm_emulator
-from tests.conftest import leftovers
+from msk_pair.emulator.engine import Emulator
+from msk_pair.emulator.profile import FAST
+from tests.conftest import ROOT, leftovers
 
 
 def _entered(result):
@@ -36,14 +39,16 @@ def test_client_is_launched_while_the_cluster_is_creating_and_bootstrapped_witho
         assert "KeyName" not in instance
         assert instance["SubnetId"] in {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
         commands = [c for c in ssm_emulator.sent_commands(region) if out["clientInstanceId"] in c["instanceIds"]]
-        assert len(commands) == 2
-        bootstrap, smoke = commands
+        assert len(commands) == 3  # bootstrap, smoke test, cross-region check
+        bootstrap, smoke, cross = commands
         version = sample["kafkaVersion"].replace(".x", "")
         assert "java-17-amazon-corretto" in bootstrap["script"]
         assert f"kafka_2.13-{version}" in bootstrap["script"] and ".sha512" in bootstrap["script"]
         assert "SCRAM-SHA-512" in bootstrap["script"] and "SASL_SSL" in bootstrap["script"]
         assert "get-secret-value" in bootstrap["script"]
         assert out["bootstrapBrokersSaslScram"] in smoke["script"]
+        other = "secondary" if role == "primary" else "primary"
+        assert result.output[other]["bootstrapBrokersSaslScram"] in cross["script"]
         password = _password(region, out["scramSecretArn"])
         for command in commands:
             assert password not in json.dumps(command)
@@ -63,9 +68,12 @@ def test_client_is_launched_while_the_cluster_is_creating_and_bootstrapped_witho
         assert sorted(naming) == [(9096, 9096), (11001, 11001), (11002, 11002)]
 
 
-def test_instance_profile_propagation_is_retried_not_fatal(emu, sample):
-    result = emu.run(sample)
-    assert result.status == "SUCCEEDED", result.cause
+def test_instance_profile_propagation_is_retried_not_fatal(sample):
+    # a profile that EC2 sees only five minutes after it is made: the launch must wait it out
+    slow_iam = replace(FAST, instance_profile_propagation=300.0)
+    with Emulator(root=ROOT, profile=slow_iam) as emu:
+        result = emu.run(sample)
+        assert result.status == "SUCCEEDED", result.cause
     profile_errors = [
         e
         for e in result.events

@@ -17,7 +17,12 @@ MOCK_CONFIG = Path(__file__).with_name("MockConfigFile.json")
 
 # test case -> (status, error, states that must be entered, states that must not)
 EXPECTED = {
-    "HappyPath": ("SUCCEEDED", None, ["Create networks", "Assemble output"], ["Teardown"]),
+    "HappyPath": (
+        "SUCCEEDED",
+        None,
+        ["Create networks", "Build", "Cross-region check", "Assemble output"],
+        ["Teardown"],
+    ),
     "InvalidInput": ("FAILED", "InvalidInput", ["Validate input"], ["Create networks", "Teardown"]),
     "NetworkFailureRollsBack": (
         "FAILED",
@@ -61,6 +66,12 @@ EXPECTED = {
         "ResourceFailed",
         ["Primary: wait for client bootstrap", "Teardown", "Fail with original error"],
         ["Primary: wait for cluster ACTIVE"],
+    ),
+    "CrossRegionCheckFails": (
+        "FAILED",
+        "ResourceFailed",
+        ["Cross-region check", "Teardown", "Teardown: delete client role", "Fail with original error"],
+        ["Assemble output"],
     ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
 }

@@ -55,6 +55,7 @@ ENV_FILE = "/etc/profile.d/msk-pair.sh"
 BOOTSTRAP_MARKER = "MSK_PAIR_BOOTSTRAP_OK"
 SMOKE_TEST_MARKER = "MSK_PAIR_SMOKE_TEST_OK"
 SMOKE_TEST_TOPIC = "msk-pair-smoke-test"
+CROSS_REGION_MARKER = "MSK_PAIR_CROSS_REGION_OK"
 
 COMMAND_DELIVERY_TIMEOUT_SECONDS = 600  # SendCommand TimeoutSeconds: how long SSM may take to start it
 COMMAND_EXECUTION_TIMEOUT_SECONDS = 1800  # AWS-RunShellScript executionTimeout: how long it may run
@@ -716,6 +717,34 @@ export AWS_DEFAULT_REGION="$REGION"
 MSKPAIR_ENV
 echo "msk-pair: wrote {CLIENT_PROPERTIES}"
 echo "{BOOTSTRAP_MARKER}"
+"""
+
+
+_BROKERS = re.compile(r"[A-Za-z0-9.\-]+:\d+(,[A-Za-z0-9.\-]+:\d+)*")
+
+
+def cross_region_check_script(*, peer_bootstrap_brokers: str) -> str:
+    """The ``AWS-RunShellScript`` text that proves this client reaches the PEER region's brokers.
+
+    For every broker of the other region's SASL/SCRAM bootstrap string: a TCP connection over the
+    peering (routes, the peer's default security group admitting this VPC's CIDR on 9096) and a TLS
+    handshake with the broker. It needs no credentials of the other cluster: MirrorMaker 2 brings
+    those; this check proves the network path it will use. Prints :data:`CROSS_REGION_MARKER`.
+    """
+    if not _BROKERS.fullmatch(peer_bootstrap_brokers or ""):
+        raise ValueError("peer_bootstrap_brokers must be a comma-separated list of host:port")
+    return f"""#!/bin/bash
+# msk-pair: cross-region check: this client reaches the other region's brokers over the VPC peering.
+set -euo pipefail
+set +x
+for broker in $(echo {shlex.quote(peer_bootstrap_brokers)} | tr ',' ' '); do
+  host="${{broker%:*}}"; port="${{broker##*:}}"
+  timeout 10 bash -c "exec 3<>/dev/tcp/$host/$port" || {{ echo "cannot reach $broker" >&2; exit 1; }}
+  echo | timeout 15 openssl s_client -connect "$broker" -servername "$host" -brief >/dev/null 2>&1 \
+    || {{ echo "no TLS handshake with $broker" >&2; exit 1; }}
+  echo "msk-pair: reached $broker"
+done
+echo "{CROSS_REGION_MARKER}"
 """
 
 
