@@ -1,6 +1,8 @@
 """Validate input: the first state. Bad input fails here with ``InvalidInput``, before anything is made.
 
-Event: ``{"input": <the execution input>, "execution": <execution name>}``. Returns
+Event: ``{"input": <the execution input>, "execution": <name>, "executionArn", "stateMachineArn"}``.
+A second execution for a deployment that one is already working on fails here with
+``Conflict`` (see mskpair_core/guard.py), before anything is made. Returns
 ``{"config": ...}``: the validated input with defaults, plus the wait loops' limits
 in polls (the ASL counts polls; it has no date arithmetic).
 """
@@ -8,6 +10,7 @@ in polls (the ASL counts polls; it has no date arithmetic).
 import math
 
 from mskpair_core.config import validate_request
+from mskpair_core.guard import refuse_concurrent
 from mskpair_core.network import availability_zones
 from mskpair_core.observability import task
 
@@ -15,6 +18,11 @@ from mskpair_core.observability import task
 @task("validate-input")
 def handler(event, context):
     config = validate_request(event["input"], az_lookup=availability_zones)
+    refuse_concurrent(
+        state_machine_arn=event["stateMachineArn"],
+        execution_arn=event["executionArn"],
+        deployment=config["deploymentName"],
+    )
     timing = config["timing"]
     timing["maxClusterPolls"] = math.ceil(timing["clusterTimeoutMinutes"] * 60 / timing["pollSeconds"])
     timing["maxClientPolls"] = math.ceil(timing["clientTimeoutMinutes"] * 60 / timing["pollSeconds"])

@@ -605,7 +605,12 @@ def teardown_states() -> dict[str, Any]:
 
 def build() -> dict[str, Any]:
     validate = task("ValidateInputFunction", result_path="$", next_state="Provision or teardown?")
-    validate["Parameters"] = {"input.$": "$", "execution.$": "$$.Execution.Name"}
+    validate["Parameters"] = {
+        "input.$": "$",
+        "execution.$": "$$.Execution.Name",
+        "executionArn.$": "$$.Execution.Id",
+        "stateMachineArn.$": "$$.StateMachine.Id",
+    }
     return {
         "Comment": (
             "msk-pair: two Amazon MSK clusters in two regions, peered, ready for MirrorMaker 2. "

@@ -150,3 +150,28 @@ def test_transient_error_is_retried_and_the_run_succeeds(emu, sample):
     failed = [e for e in result.events if e["type"] == "LambdaFunctionFailed"]
     transient = [e for e in failed if e["lambdaFunctionFailedEventDetails"]["error"] == "Transient"]
     assert any("injected" in e["lambdaFunctionFailedEventDetails"]["cause"] for e in transient)
+
+
+def test_a_second_execution_for_the_same_deployment_refuses(emu, sample):
+    first = emu.start_execution(sample, name="a-first")
+    second = emu.start_execution(sample, name="b-second")
+    second_result = emu.wait(second)
+    first_result = emu.wait(first)
+    assert first_result.status == "SUCCEEDED", first_result.cause
+    assert second_result.status == "FAILED"
+    assert second_result.error == "Conflict"
+    assert "a-first" in json.loads(second_result.cause)["errorMessage"]
+    names = [e["stateEnteredEventDetails"]["name"] for e in second_result.events if e["type"].endswith("StateEntered")]
+    assert names == ["Validate input"]  # refused before anything, and no teardown of the other's work
+    for region in REGIONS:
+        assert len(region_inventory("orders-dr", region)["vpcs"]) == 1
+
+
+def test_another_deployment_runs_side_by_side(emu, sample):
+    other = {**sample, "deploymentName": "orders-dr2"}
+    other["primary"] = {"region": "us-east-1", "vpcCidr": "10.50.0.0/16"}
+    other["secondary"] = {"region": "us-west-2", "vpcCidr": "10.60.0.0/16"}
+    a = emu.start_execution(sample)
+    b = emu.start_execution(other)
+    assert emu.wait(a).status == "SUCCEEDED"
+    assert emu.wait(b).status == "SUCCEEDED"
