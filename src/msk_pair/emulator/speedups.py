@@ -1,17 +1,48 @@
-"""Memoise two things moto recomputes on every request (pure functions of the class).
+"""Memoise what moto recomputes although its inputs have not changed.
 
-moto's request dispatch rebuilds each backend's URL table and lists a response
-class's methods with ``inspect.getmembers`` for every single call: a third of a
-workflow run's real time here. Both depend only on the class, so they are cached
-while the emulator runs. Behaviour is unchanged.
+- moto's request dispatch rebuilds each backend's URL table and lists a response
+  class's methods with ``inspect.getmembers`` for every call; both depend only on
+  the class.
+- moto's Step Functions engine lexes and parses the whole ASL (100 KB here) with
+  ANTLR at every StartExecution: about 0.3 s each. The parse tree depends only on
+  the definition text, so it is kept; the evaluation components are still built
+  fresh from it for every execution (they are not shared between executions).
+- The engine deep-copies the state's JSON on every path it reads; for plain JSON a
+  JSON round trip is the same copy, several times faster (anything that is not
+  plain JSON still goes through ``copy.deepcopy``).
+
+Behaviour is unchanged; this only keeps the test suite and the demo fast.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 from typing import Any
 
 from moto.core import base_backend, responses, utils
+from moto.stepfunctions.parser.asl.component.common.string import string_expression
+from moto.stepfunctions.parser.asl.eval import states
+from moto.stepfunctions.parser.asl.parse import asl_parser
+
+_JSON_COPY_MODULES = (states, string_expression)
+
+
+class _FastCopy:
+    """Stands in for the ``copy`` module in the engine's state handling."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return value
+        try:
+            return json.loads(json.dumps(value))
+        except (TypeError, ValueError):
+            return copy.deepcopy(value, memo)
 
 _saved: dict[str, Any] = {}
 
@@ -35,9 +66,29 @@ def install() -> None:
 
     base_backend.BaseBackend.urls = property(urls)  # type: ignore[assignment]
 
+    _saved["parse"] = asl_parser.AmazonStateLanguageParser.parse
+    original_parse = asl_parser.AmazonStateLanguageParser.parse
+    trees: dict[str, Any] = {}
+
+    def parse(definition: str) -> Any:
+        tree = trees.get(definition)
+        if tree is None:
+            program, tree = original_parse(definition)  # raises on syntax errors, as before
+            trees[definition] = tree
+            return program, tree
+        return asl_parser.Preprocessor().visit(tree), tree
+
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(parse)  # type: ignore[method-assign]
+
+    for module in _JSON_COPY_MODULES:
+        module.copy = _FastCopy()  # type: ignore[attr-defined]
+
 
 def uninstall() -> None:
     if not _saved:
         return
     responses.method_names_from_class = _saved.pop("method_names")
+    asl_parser.AmazonStateLanguageParser.parse = staticmethod(_saved.pop("parse"))  # type: ignore[method-assign]
+    for module in _JSON_COPY_MODULES:
+        module.copy = copy  # type: ignore[attr-defined]
     base_backend.BaseBackend.urls = _saved.pop("urls")  # type: ignore[assignment]
