@@ -97,16 +97,18 @@ class VirtualClock:
 
         def start(thread: threading.Thread) -> None:
             born = clock.now()
-            run: Callable[[], None] = thread.run
+            bootstrap: Callable[[], None] = thread._bootstrap_inner  # type: ignore[attr-defined]
 
-            def run_with_time() -> None:
+            def bootstrap_with_time() -> None:
+                # Before anything else, even before the thread signals that it has started
+                # (Thread.start waits on that Event): it must not stamp it with another time.
                 _local.t = born
                 try:
-                    run()
+                    bootstrap()
                 finally:
                     thread._vclock_end = clock.now()  # type: ignore[attr-defined]
 
-            thread.run = run_with_time  # type: ignore[method-assign]
+            thread._bootstrap_inner = bootstrap_with_time  # type: ignore[attr-defined]
             orig_start(thread)
 
         def join(thread: threading.Thread, timeout: float | None = None) -> None:

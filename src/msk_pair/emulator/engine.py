@@ -360,6 +360,25 @@ class Emulator:
             runtime.settle(until=clock.now())
 
         self._patch(wait_function.WaitFunction, "_wait_interval", wait_interval)
+
+        # A Parallel state ends when its last branch ends *in real time*; only that branch
+        # sets the pool's Event. Its emulated end is the latest of all branches' ends.
+        from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branches_decl import (
+            BranchWorkerPool,
+        )
+
+        pool_terminated, pool_wait = BranchWorkerPool.on_terminated, BranchWorkerPool.wait
+
+        def on_terminated(pool: Any, env: Any) -> None:
+            pool._vclock_end = max(getattr(pool, "_vclock_end", 0.0), clock.now())
+            pool_terminated(pool, env)
+
+        def wait(pool: Any) -> None:
+            pool_wait(pool)
+            clock.merge(getattr(pool, "_vclock_end", None))
+
+        self._patch(BranchWorkerPool, "on_terminated", on_terminated)
+        self._patch(BranchWorkerPool, "wait", wait)
         self._patch(retrier_decl, "time", _Time())
         self._patch(botocore.endpoint, "time", _Time())
 
