@@ -65,16 +65,12 @@ def bootstrap(event, context):
     return _send(event, script, "bootstrap")
 
 
-@task("smoke-test")
-def smoke_test(event, context):
-    script = cm.smoke_test_script(bootstrap_brokers=event["bootstrap"]["bootstrapBrokersSaslScram"])
-    return _send(event, script, "smoke-test")
-
-
-@task("cross-region-check")
-def cross_region_check(event, context):
-    script = cm.cross_region_check_script(peer_bootstrap_brokers=event["peerBootstrapBrokers"])
-    return _send(event, script, "cross-region-check")
+@task("verify-client")
+def verify(event, context):
+    script = cm.verify_script(
+        bootstrap_brokers=event["bootstrapBrokers"], peer_bootstrap_brokers=event["peerBootstrapBrokers"]
+    )
+    return _send(event, script, "verify")
 
 
 @task("command-status")
@@ -85,9 +81,8 @@ def command_status(event, context):
     )
     cm.raise_if_failed(status, f"{event['role']} client {command['what']}")
     result = {**command, "status": status["status"]}
-    if status["status"] == "Success" and command["what"] == "smoke-test":
+    if status["status"] == "Success" and command["what"] == "verify":
         result["smokeTestPassed"] = cm.smoke_test_passed(status["output"])
-    if status["status"] == "Success" and command["what"] == "cross-region-check":
         result["reachable"] = cm.CROSS_REGION_MARKER in (status["output"] or "")
     return result
 

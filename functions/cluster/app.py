@@ -22,15 +22,19 @@ def create(event, context):
 
 @task("cluster-status")
 def status(event, context):
-    arn = event["cluster"]["clusterArn"]
-    state = cluster.cluster_state(region=_region(event), cluster_arn=arn)
-    if state["state"] == "FAILED":
-        info = state.get("stateInfo") or {}
-        raise ResourceFailed(
-            f"{event['role']} cluster {event['cluster']['clusterName']} ended FAILED: "
-            f"{info.get('Code', 'unknown')}: {info.get('Message', '')}"
-        )
-    return {"state": state["state"]}
+    """Both clusters' states in one check (one wait loop for the pair): ACTIVE when both are."""
+    states = {}
+    for role, made in event["clusters"].items():
+        state = cluster.cluster_state(region=event["config"][role]["region"], cluster_arn=made["clusterArn"])
+        if state["state"] == "FAILED":
+            info = state.get("stateInfo") or {}
+            raise ResourceFailed(
+                f"{role} cluster {made['clusterName']} ended FAILED: "
+                f"{info.get('Code', 'unknown')}: {info.get('Message', '')}"
+            )
+        states[role] = state["state"]
+    both = "ACTIVE" if all(s == "ACTIVE" for s in states.values()) else "CREATING"
+    return {"state": both, **states}
 
 
 @task("associate-secret")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ LAMBDA_SERVICE_ERRORS = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    # A function that timed out or died mid-way (its AWS call may have succeeded): every
+    # handler is safe to run twice, so running it again is the recovery.
+    "Sandbox.Timedout",
+    "Lambda.Unknown",
 ]
 
 # One retry policy for every task: the Lambda service's own transient errors, and
@@ -82,7 +87,11 @@ def task(
     ``function`` is the template's logical id; the ASL gets ``${<id>Arn}`` and SAM's
     DefinitionSubstitutions fill in the ARN.
     """
-    params: dict[str, Any] = {"config.$": "$.config", "execution.$": "$$.Execution.Name"}
+    params: dict[str, Any] = {
+        "config.$": "$.config",
+        "execution.$": "$$.Execution.Name",
+        "state.$": "$$.State.Name",
+    }
     if role:
         params["role"] = role
     params.update(parameters or {})
@@ -132,11 +141,15 @@ def poll_loop(
     timeout_error: str,
     timeout_cause: str,
     next_state: str,
+    on_error: str | None = None,
+    timeout_cause_args: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """A wait-until-ready loop: check (a task), Choice, Wait, count, check again; bounded.
 
     No Lambda sleeps: the Wait state waits, for free. The counter lives at
     ``<result_path>Polls`` and the loop fails with ``timeout_error`` past the limit.
+    Inside a Parallel branch a failure fails the branch (the Parallel's Catch handles it);
+    at the top level ``on_error`` names the state that handles it (with ``$.error`` set).
     """
     counter = f"{result_path}Polls.count"
     check = {**check, "ResultPath": result_path, "Next": f"{name}: ready?"}
@@ -144,6 +157,19 @@ def poll_loop(
     limit = (
         {"NumericGreaterThanEqualsPath": max_polls_path} if max_polls_path else {"NumericGreaterThanEquals": max_polls}
     )
+    timed_out: dict[str, Any] = {"Type": "Fail", "Error": timeout_error, "Cause": timeout_cause}
+    if on_error:
+        check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": on_error}]
+        cause: dict[str, Any] = {"Cause": timeout_cause}
+        if timeout_cause_args:  # "{}" in the cause are filled from these paths (States.Format)
+            quoted = timeout_cause.replace("'", "\\'")
+            cause = {"Cause.$": f"States.Format('{quoted}', {', '.join(timeout_cause_args)})"}
+        timed_out = {
+            "Type": "Pass",
+            "Parameters": {"Error": timeout_error, **cause},
+            "ResultPath": "$.error",
+            "Next": on_error,
+        }
     wait: dict[str, Any] = {"Type": "Wait", "Next": f"{name}: count"}
     if wait_seconds_path:
         wait["SecondsPath"] = wait_seconds_path
@@ -172,7 +198,7 @@ def poll_loop(
             "ResultPath": f"{result_path}Polls",
             "Next": name,
         },
-        f"{name}: timed out": {"Type": "Fail", "Error": timeout_error, "Cause": timeout_cause},
+        f"{name}: timed out": timed_out,
     }
 
 
@@ -229,11 +255,14 @@ def peering_branch() -> dict[str, Any]:
 
 
 def region_branch(role: str) -> dict[str, Any]:
-    """One region: the cluster first (the long pole), then what can be made while it is CREATING,
-    then the wait for ACTIVE, then what needs an ACTIVE cluster."""
+    """One region, everything that can be made while its cluster is CREATING.
+
+    The cluster first (the long pole); then the key and secret, the client's group and
+    instance, its registration in SSM and its bootstrap command. The branch ends while the
+    cluster is still being created; the wait for ACTIVE is one loop for both regions.
+    """
     t = title(role)
     net = {"network.$": f"$.network.{role}"}
-    made = {**net, "cluster.$": "$.cluster", "scram.$": "$.scram"}
     client = {"client.$": "$.client"}
     states: dict[str, Any] = {
         f"{t}: create cluster": task(
@@ -302,66 +331,16 @@ def region_branch(role: str) -> dict[str, Any]:
             max_polls_path="$.config.timing.maxClientPolls",
             timeout_error="ClientTimeout",
             timeout_cause=f"The {role} client's bootstrap command did not finish within timing.clientTimeoutMinutes.",
-            next_state=f"{t}: wait for cluster ACTIVE: start",
+            next_state=f"{t}: made",
         ),
-        **poll_loop(
-            f"{t}: wait for cluster ACTIVE",
-            task("ClusterStatusFunction", role=role, parameters={"cluster.$": "$.cluster"}),
-            result_path="$.clusterStatus",
-            ready_path="$.clusterStatus.state",
-            ready="ACTIVE",
-            wait_seconds_path="$.config.timing.pollSeconds",
-            max_polls_path="$.config.timing.maxClusterPolls",
-            timeout_error="ClusterTimeout",
-            timeout_cause=f"The {role} MSK cluster did not become ACTIVE within timing.clusterTimeoutMinutes.",
-            next_state=f"{t}: associate secret",
-        ),
-        f"{t}: associate secret": task(
-            "ClusterAssociateFunction",
-            role=role,
-            parameters=made,
-            result_path=None,
-            next_state=f"{t}: read bootstrap brokers",
-        ),
-        f"{t}: read bootstrap brokers": task(
-            "ClusterBootstrapFunction",
-            role=role,
-            parameters=made,
-            result_path="$.bootstrap",
-            next_state=f"{t}: smoke test",
-        ),
-        f"{t}: smoke test": task(
-            "ClientSmokeTestFunction",
-            role=role,
-            parameters={**client, "bootstrap.$": "$.bootstrap"},
-            result_path="$.smokeCommand",
-            next_state=f"{t}: wait for smoke test: start",
-            comment="On the client: create and describe a test topic on its own cluster over SASL/SCRAM.",
-        ),
-        **poll_loop(
-            f"{t}: wait for smoke test",
-            task("ClientCommandStatusFunction", role=role, parameters={**client, "command.$": "$.smokeCommand"}),
-            result_path="$.smokeCommand",
-            ready_path="$.smokeCommand.status",
-            ready="Success",
-            wait_seconds_path="$.config.timing.pollSeconds",
-            max_polls_path="$.config.timing.maxClientPolls",
-            timeout_error="ClientTimeout",
-            timeout_cause=f"The {role} client's smoke test did not finish within timing.clientTimeoutMinutes.",
-            next_state=f"{t}: done",
-        ),
-        f"{t}: done": {
+        f"{t}: made": {
             "Type": "Pass",
             "Parameters": {
-                "clusterArn.$": "$.cluster.clusterArn",
-                "bootstrapBrokersSaslScram.$": "$.bootstrap.bootstrapBrokersSaslScram",
-                "scramSecretArn.$": "$.scram.scramSecretArn",
-                "kmsKeyArn.$": "$.scram.kmsKeyArn",
-                "clientInstanceId.$": "$.client.instanceId",
-                "clientSecurityGroupId.$": "$.clientSecurityGroup.securityGroupId",
+                "cluster.$": "$.cluster",
+                "scram.$": "$.scram",
+                "client.$": "$.client",
+                "clientSecurityGroup.$": "$.clientSecurityGroup",
                 "bootstrapCommandId.$": "$.bootstrapCommand.commandId",
-                "smokeTestCommandId.$": "$.smokeCommand.commandId",
-                "smokeTestPassed.$": "$.smokeCommand.smokeTestPassed",
             },
             "End": True,
         },
@@ -369,45 +348,68 @@ def region_branch(role: str) -> dict[str, Any]:
     return {"StartAt": f"{t}: create cluster", "States": states}
 
 
-def cross_region_branch(role: str) -> dict[str, Any]:
-    """This region's client reaches the other region's SASL/SCRAM brokers over the peering."""
-    other = "secondary" if role == "primary" else "primary"
-    name = f"{title(role)} client to {title(other)} brokers"
-    params = {
-        "client": {"instanceId.$": f"$.build.{role}.clientInstanceId"},
-        "peerBootstrapBrokers.$": f"$.build.{other}.bootstrapBrokersSaslScram",
-    }
+def connect_branch(role: str) -> dict[str, Any]:
+    """After ACTIVE: associate the secret, then read the SASL/SCRAM bootstrap brokers."""
+    t = title(role)
+    made = {"cluster.$": f"$.build.{role}.cluster", "scram.$": f"$.build.{role}.scram"}
     states = {
-        name: task(
-            "ClientCrossRegionCheckFunction",
+        f"{t}: associate secret": task(
+            "ClusterAssociateFunction",
             role=role,
-            parameters=params,
-            result_path="$.check",
-            next_state=f"{name}: wait: start",
+            parameters=made,
+            result_path=None,
+            next_state=f"{t}: read bootstrap brokers",
+        ),
+        f"{t}: read bootstrap brokers": task("ClusterBootstrapFunction", role=role, parameters=made),
+    }
+    return {"StartAt": f"{t}: associate secret", "States": states}
+
+
+def verify_branch(role: str) -> dict[str, Any]:
+    """One command on this region's client: the smoke test on its own cluster, then the
+    cross-region check (it reaches the other region's brokers over the peering)."""
+    other = "secondary" if role == "primary" else "primary"
+    t = title(role)
+    client = {"client.$": f"$.build.{role}.client"}
+    states = {
+        f"{t}: verify client": task(
+            "ClientVerifyFunction",
+            role=role,
+            parameters={
+                **client,
+                "bootstrapBrokers.$": f"$.brokers.{role}.bootstrapBrokersSaslScram",
+                "peerBootstrapBrokers.$": f"$.brokers.{other}.bootstrapBrokersSaslScram",
+            },
+            result_path="$.verify",
+            next_state=f"{t}: wait for verification: start",
+            comment=(
+                "On the client: create and describe a test topic on its own cluster over SASL/SCRAM, "
+                f"then reach the {other} region's brokers over the peering (TCP and TLS)."
+            ),
         ),
         **poll_loop(
-            f"{name}: wait",
-            task(
-                "ClientCommandStatusFunction",
-                role=role,
-                parameters={"client": params["client"], "command.$": "$.check"},
-            ),
-            result_path="$.check",
-            ready_path="$.check.status",
+            f"{t}: wait for verification",
+            task("ClientCommandStatusFunction", role=role, parameters={**client, "command.$": "$.verify"}),
+            result_path="$.verify",
+            ready_path="$.verify.status",
             ready="Success",
             wait_seconds_path="$.config.timing.pollSeconds",
             max_polls_path="$.config.timing.maxClientPolls",
             timeout_error="ClientTimeout",
-            timeout_cause=f"The {role} client's cross-region check did not finish within timing.clientTimeoutMinutes.",
-            next_state=f"{name}: result",
+            timeout_cause=f"The {role} client's verification did not finish within timing.clientTimeoutMinutes.",
+            next_state=f"{t}: verified",
         ),
-        f"{name}: result": {
+        f"{t}: verified": {
             "Type": "Pass",
-            "Parameters": {"commandId.$": "$.check.commandId", "reachable.$": "$.check.reachable"},
+            "Parameters": {
+                "commandId.$": "$.verify.commandId",
+                "smokeTestPassed.$": "$.verify.smokeTestPassed",
+                "reachesPeer.$": "$.verify.reachable",
+            },
             "End": True,
         },
     }
-    return {"StartAt": name, "States": states}
+    return {"StartAt": f"{t}: verify client", "States": states}
 
 
 def output_of(role: str) -> dict[str, Any]:
@@ -415,29 +417,39 @@ def output_of(role: str) -> dict[str, Any]:
         "region.$": f"$.network.{role}.region",
         "vpcId.$": f"$.network.{role}.vpcId",
         "vpcCidr.$": f"$.network.{role}.vpcCidr",
-        "clusterArn.$": f"$.build.{role}.clusterArn",
-        "bootstrapBrokersSaslScram.$": f"$.build.{role}.bootstrapBrokersSaslScram",
-        "scramSecretArn.$": f"$.build.{role}.scramSecretArn",
-        "kmsKeyArn.$": f"$.build.{role}.kmsKeyArn",
-        "clientInstanceId.$": f"$.build.{role}.clientInstanceId",
-        "clientSecurityGroupId.$": f"$.build.{role}.clientSecurityGroupId",
+        "clusterArn.$": f"$.build.{role}.cluster.clusterArn",
+        "bootstrapBrokersSaslScram.$": f"$.brokers.{role}.bootstrapBrokersSaslScram",
+        "scramSecretArn.$": f"$.build.{role}.scram.scramSecretArn",
+        "kmsKeyArn.$": f"$.build.{role}.scram.kmsKeyArn",
+        "clientInstanceId.$": f"$.build.{role}.client.instanceId",
+        "clientSecurityGroupId.$": f"$.build.{role}.clientSecurityGroup.securityGroupId",
         "commands": {
             "bootstrap.$": f"$.build.{role}.bootstrapCommandId",
-            "smokeTest.$": f"$.build.{role}.smokeTestCommandId",
+            "verify.$": f"$.verified.{role}.commandId",
         },
-        "smokeTestPassed.$": f"$.build.{role}.smokeTestPassed",
+        "smokeTestPassed.$": f"$.verified.{role}.smokeTestPassed",
+    }
+
+
+def _parallel(comment: str, branches: list[dict[str, Any]], selector: dict[str, str], path: str, nxt: str) -> dict:
+    return {
+        "Type": "Parallel",
+        "Comment": comment,
+        "Branches": branches,
+        "ResultSelector": selector,
+        "ResultPath": path,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
+        "Next": nxt,
     }
 
 
 def provisioning_states() -> dict[str, Any]:
+    per_region = {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)}
     return {
-        "Create networks": {
-            "Type": "Parallel",
-            "Comment": (
-                "Both regions side by side: VPC, public subnet and internet gateway, three broker subnets; "
-                "and the client machines' IAM role and instance profile (IAM is global: one per deployment)."
-            ),
-            "Branches": [
+        "Create networks": _parallel(
+            "Both regions side by side: VPC, public subnet and internet gateway, three broker subnets; "
+            "and the client machines' IAM role and instance profile (IAM is global: one per deployment).",
+            [
                 network_branch("primary"),
                 network_branch("secondary"),
                 {
@@ -445,31 +457,53 @@ def provisioning_states() -> dict[str, Any]:
                     "States": {"Shared: create client role": task("ClientIamCreateFunction")},
                 },
             ],
-            "ResultSelector": {"primary.$": "$[0]", "secondary.$": "$[1]", "clientIam.$": "$[2]"},
-            "ResultPath": "$.network",
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
-            "Next": "Build",
-        },
-        "Build": {
-            "Type": "Parallel",
-            "Comment": "What needs only the two networks runs side by side.",
-            "Branches": [region_branch("primary"), region_branch("secondary"), peering_branch()],
-            "ResultSelector": {"primary.$": "$[0]", "secondary.$": "$[1]", "peering.$": "$[2]"},
-            "ResultPath": "$.build",
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
-            "Next": "Cross-region check",
-        },
-        "Cross-region check": {
-            "Type": "Parallel",
-            "Comment": (
-                "The proof that the pair is ready for MirrorMaker 2: each client reaches the other region's brokers."
+            {**per_region, "clientIam.$": "$[2]"},
+            "$.network",
+            "Build",
+        ),
+        "Build": _parallel(
+            "While the clusters are CREATING: each region's key, secret and client machine; the peering.",
+            [region_branch("primary"), region_branch("secondary"), peering_branch()],
+            {**per_region, "peering.$": "$[2]"},
+            "$.build",
+            "Wait for clusters ACTIVE: start",
+        ),
+        **poll_loop(
+            "Wait for clusters ACTIVE",
+            task(
+                "ClusterStatusFunction",
+                parameters={
+                    "clusters": {f"{role}.$": f"$.build.{role}.cluster" for role in ROLES},
+                },
             ),
-            "Branches": [cross_region_branch(role) for role in ROLES],
-            "ResultSelector": {"primaryToSecondary.$": "$[0]", "secondaryToPrimary.$": "$[1]"},
-            "ResultPath": "$.crossRegion",
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
-            "Next": "Assemble output",
-        },
+            result_path="$.clusters",
+            ready_path="$.clusters.state",
+            ready="ACTIVE",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClusterPolls",
+            timeout_error="ClusterTimeout",
+            timeout_cause=(
+                "The MSK clusters did not both become ACTIVE within timing.clusterTimeoutMinutes: "
+                "primary {}, secondary {}."
+            ),
+            timeout_cause_args=["$.clusters.primary", "$.clusters.secondary"],
+            next_state="Connect",
+            on_error="Roll back?",
+        ),
+        "Connect": _parallel(
+            "Both regions: associate the SCRAM secret with the ACTIVE cluster, read the bootstrap brokers.",
+            [connect_branch(role) for role in ROLES],
+            per_region,
+            "$.brokers",
+            "Verify",
+        ),
+        "Verify": _parallel(
+            "The proof the pair is ready for MirrorMaker 2: each client uses its own cluster and reaches the other.",
+            [verify_branch(role) for role in ROLES],
+            per_region,
+            "$.verified",
+            "Assemble output",
+        ),
         "Assemble output": {
             "Type": "Pass",
             "Parameters": {
@@ -478,7 +512,10 @@ def provisioning_states() -> dict[str, Any]:
                 "peering": {
                     "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
                     "status.$": "$.build.peering.status",
-                    "crossRegionCheck.$": "$.crossRegion",
+                    "crossRegionCheck": {
+                        "primaryReachesSecondary.$": "$.verified.primary.reachesPeer",
+                        "secondaryReachesPrimary.$": "$.verified.secondary.reachesPeer",
+                    },
                 },
             },
             "End": True,
@@ -608,6 +645,7 @@ def build() -> dict[str, Any]:
     validate["Parameters"] = {
         "input.$": "$",
         "execution.$": "$$.Execution.Name",
+        "state.$": "$$.State.Name",
         "executionArn.$": "$$.Execution.Id",
         "stateMachineArn.$": "$$.StateMachine.Id",
     }
@@ -630,6 +668,53 @@ def build() -> dict[str, Any]:
             **teardown_states(),
         },
     }
+
+
+@dataclass(frozen=True)
+class TaskState:
+    name: str
+    function: str  # the template's logical id
+    teardown: bool  # part of the teardown (rollback or teardown mode), not of provisioning
+
+
+def _next_states(state: dict[str, Any]) -> list[str]:
+    found = [state[k] for k in ("Next", "Default") if k in state]
+    found += [c["Next"] for c in state.get("Choices", [])]
+    found += [c["Next"] for c in state.get("Catch", [])]
+    return found
+
+
+def task_states(definition: dict[str, Any] | None = None) -> list[TaskState]:
+    """Every Task state of the machine (branches included), and whether it belongs to the teardown.
+
+    The teardown is what is reachable from "Roll back?" (the top-level states after it,
+    and everything inside their branches). Tests derive the fault matrix from this, so a
+    new state is covered without a new test.
+    """
+    definition = definition or build()
+    top = definition["States"]
+    teardown_top: set[str] = set()
+    todo = ["Roll back?"]
+    while todo:
+        name = todo.pop()
+        if name in teardown_top:
+            continue
+        teardown_top.add(name)
+        todo.extend(_next_states(top[name]))
+
+    found: list[TaskState] = []
+
+    def walk(states: dict[str, Any], teardown: bool) -> None:
+        for name, state in states.items():
+            if state["Type"] == "Task":
+                function = state["Resource"].removeprefix("${").removesuffix("Arn}")
+                found.append(TaskState(name, function, teardown))
+            for branch in state.get("Branches", []):
+                walk(branch["States"], teardown)
+
+    for name, state in top.items():
+        walk({name: state}, name in teardown_top)
+    return found
 
 
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "msk_pair.asl.json"

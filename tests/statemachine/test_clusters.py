@@ -65,12 +65,12 @@ def test_wait_loop_polls_while_creating_and_associates_only_after_active(emu, sa
     result = emu.run(sample)
     assert result.status == "SUCCEEDED", result.cause
     names = _entered(result)
-    polls = names.count("Primary: wait for cluster ACTIVE")
+    polls = names.count("Wait for clusters ACTIVE")
     assert polls >= 10, polls  # pollSeconds 60: one check a minute while it is CREATING
-    last_check = max(i for i, n in enumerate(names) if n == "Primary: wait for cluster ACTIVE")
+    last_check = max(i for i, n in enumerate(names) if n == "Wait for clusters ACTIVE")
     assert names.index("Primary: associate secret") > last_check
     # the key and secret were made while the cluster was still CREATING
-    assert names.index("Primary: create key and secret") < names.index("Primary: wait for cluster ACTIVE")
+    assert names.index("Primary: create key and secret") < names.index("Wait for clusters ACTIVE")
 
 
 def test_the_password_never_appears_in_the_history(emu, sample):
@@ -103,7 +103,7 @@ def test_a_cluster_that_never_becomes_active_times_out_and_tears_down(emu, sampl
     result = emu.run(sample)
     assert result.status == "FAILED"
     assert result.error == "ClusterTimeout"
-    assert "primary" in result.cause
+    assert "primary CREATING, secondary ACTIVE" in result.cause
     assert leftovers() == {}
 
 

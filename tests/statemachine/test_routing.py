@@ -20,7 +20,7 @@ EXPECTED = {
     "HappyPath": (
         "SUCCEEDED",
         None,
-        ["Create networks", "Build", "Cross-region check", "Assemble output"],
+        ["Create networks", "Build", "Wait for clusters ACTIVE", "Connect", "Verify", "Assemble output"],
         ["Teardown"],
     ),
     "InvalidInput": ("FAILED", "InvalidInput", ["Validate input"], ["Create networks", "Teardown"]),
@@ -42,7 +42,7 @@ EXPECTED = {
     "ClusterNeverActive": (
         "FAILED",
         "ClusterTimeout",
-        ["Primary: wait for cluster ACTIVE: timed out", "Primary: delete cluster", "Fail with original error"],
+        ["Wait for clusters ACTIVE: timed out", "Primary: delete cluster", "Fail with original error"],
         ["Primary: associate secret"],
     ),
     "ClusterFailed": (
@@ -65,12 +65,12 @@ EXPECTED = {
         "FAILED",
         "ResourceFailed",
         ["Primary: wait for client bootstrap", "Teardown", "Fail with original error"],
-        ["Primary: wait for cluster ACTIVE"],
+        ["Wait for clusters ACTIVE"],
     ),
     "CrossRegionCheckFails": (
         "FAILED",
         "ResourceFailed",
-        ["Cross-region check", "Teardown", "Teardown: delete client role", "Fail with original error"],
+        ["Verify", "Teardown", "Teardown: delete client role", "Fail with original error"],
         ["Assemble output"],
     ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),

@@ -21,6 +21,7 @@ class Fault:
     role: str | None = None
     times: int | None = 1
     after: bool = False
+    state: str | None = None
     hits: int = 0
 
     def matches(self, function: str, payload: Any, after: bool) -> bool:
@@ -28,7 +29,10 @@ class Fault:
             return False
         if self.times is not None and self.hits >= self.times:
             return False
-        return not (self.role and (not isinstance(payload, dict) or payload.get("role") != self.role))
+        event = payload if isinstance(payload, dict) else {}
+        if self.role and event.get("role") != self.role:
+            return False
+        return not (self.state and event.get("state") != self.state)
 
 
 def error_class(name: str) -> type[Exception]:
@@ -49,8 +53,10 @@ class FaultPlan:
         role: str | None = None,
         times: int | None = 1,
         after: bool = False,
+        state: str | None = None,
     ) -> Fault:
-        fault = Fault(function, error, message, role, times, after)
+        """Make ``function`` raise ``error`` (for one ``role`` or Step Functions ``state`` only, if given)."""
+        fault = Fault(function, error, message, role, times, after, state)
         with self._lock:
             self.faults.append(fault)
         return fault

@@ -44,6 +44,7 @@ class _FastCopy:
         except (TypeError, ValueError):
             return copy.deepcopy(value, memo)
 
+
 _saved: dict[str, Any] = {}
 
 

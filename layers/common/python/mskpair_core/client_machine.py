@@ -748,6 +748,17 @@ echo "{CROSS_REGION_MARKER}"
 """
 
 
+def verify_script(*, bootstrap_brokers: str, peer_bootstrap_brokers: str) -> str:
+    """The smoke test on the client's own cluster, then the cross-region check, as one command.
+
+    One command instead of two: after both clusters are ACTIVE this is the only step left
+    on the critical path, and each SSM command costs minutes.
+    """
+    smoke = smoke_test_script(bootstrap_brokers=bootstrap_brokers)
+    cross = cross_region_check_script(peer_bootstrap_brokers=peer_bootstrap_brokers)
+    return smoke + "\n" + cross.split("\n", 1)[1]
+
+
 def smoke_test_script(*, bootstrap_brokers: str) -> str:
     """The ``AWS-RunShellScript`` text that proves the client reaches its cluster over SASL/SCRAM.
 
