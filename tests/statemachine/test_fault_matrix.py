@@ -1,0 +1,141 @@
+"""The fault matrix: every task state of the real state machine, generated from the ASL.
+
+For each provisioning task state:
+  (a) a hard failure there ends in teardown, then zero tagged resources in both regions
+      (KMS keys pending deletion count as gone), and the execution fails with that error;
+  (b+c) one throttling error there (``Transient``), then a crash after its AWS work
+      succeeded but before it returned (``Sandbox.Timedout``, as a Lambda timeout would):
+      both are retried and the execution succeeds with no duplicate resource.
+For each teardown task state (reached by a rollback):
+  (b+c) the same two faults are retried and the rollback still leaves nothing;
+  (a) a hard failure is reported (``TeardownFailed``) and a teardown run afterwards cleans up.
+
+A new state in src/msk_pair/asl.py is covered without writing a test.
+
+The (b+c) faults are injected into every state of a phase in the same run (each state
+throws once, then crashes once after its work, then succeeds): one run proves it for all
+of them, and for their interplay. ``MSK_PAIR_FULL_MATRIX=1`` runs them one state per run
+instead (slower; the failing state is then named by the test id).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from msk_pair.asl import task_states
+from msk_pair.emulator import ssm as ssm_emulator
+from msk_pair.emulator.inventory import inventory
+from tests.conftest import REGIONS, ROOT, leftovers
+
+STATES = task_states(json.loads((ROOT / "statemachine" / "msk_pair.asl.json").read_text()))
+PROVISIONING = [s for s in STATES if not s.teardown]
+TEARDOWN = [s for s in STATES if s.teardown]
+LAST_STATE = "Secondary: wait for verification"  # every resource exists by then
+TEARDOWN_REQUEST = {
+    "deploymentName": "orders-dr",
+    "mode": "teardown",
+    "primary": {"region": "us-east-1"},
+    "secondary": {"region": "us-west-2"},
+}
+
+# What one deployment is made of: no step may make a second one of anything.
+EXPECTED_PER_REGION = {
+    "vpcs": 1,
+    "subnets": 4,
+    "internetGateways": 1,
+    "routeTables": 1,
+    "securityGroups": 1,
+    "instances": 1,
+    "peeringConnections": 1,
+    "clusters": 1,
+    "secrets": 1,
+    "kmsKeys": 1,
+}
+
+
+def ids(states):
+    return [s.name for s in states]
+
+
+FULL = os.environ.get("MSK_PAIR_FULL_MATRIX") == "1"
+PROVISIONING_GROUPS = [[s] for s in PROVISIONING] if FULL else [PROVISIONING]
+TEARDOWN_GROUPS = [[s] for s in TEARDOWN] if FULL else [TEARDOWN]
+
+
+def group_ids(groups):
+    return [g[0].name if len(g) == 1 else f"all {len(g)} states" for g in groups]
+
+
+def throttle_then_crash(emu, states):
+    for state in states:
+        emu.faults.add(state.function, state=state.name, error="Transient", message="Rate exceeded", times=1)
+        emu.faults.add(state.function, state=state.name, error="Sandbox.Timedout", message="Task timed out", after=True)
+
+
+def assert_every_state_was_retried(result, states):
+    failed = {}
+    for event in result.events:
+        if event["type"] == "LambdaFunctionFailed":
+            failed[event["id"]] = event["lambdaFunctionFailedEventDetails"]["error"]
+    # each state's first attempt was a Transient, its second a crash after its work
+    errors = [e for e in failed.values()]
+    assert errors.count("Transient") >= len(states)
+    assert errors.count("Sandbox.Timedout") >= len(states)
+
+
+def test_the_matrix_covers_every_task_state():
+    assert len(PROVISIONING) > 30 and len(TEARDOWN) > 10
+    assert any(s.name == LAST_STATE for s in PROVISIONING)
+
+
+@pytest.mark.parametrize("state", PROVISIONING, ids=ids(PROVISIONING))
+def test_hard_failure_rolls_back_everything(emu, sample, state):
+    emu.faults.add(state.function, state=state.name, error="HardFault", message=f"broken at {state.name}", times=None)
+    result = emu.run(sample)
+    assert result.status == "FAILED"
+    assert result.error == "HardFault", result.cause
+    assert f"broken at {state.name}" in result.cause
+    assert leftovers() == {}
+
+
+@pytest.mark.parametrize("states", PROVISIONING_GROUPS, ids=group_ids(PROVISIONING_GROUPS))
+def test_throttle_and_crash_after_success_are_retried_without_duplicates(emu, sample, states):
+    throttle_then_crash(emu, states)
+    result = emu.run(sample)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert_every_state_was_retried(result, states)
+    made = inventory("orders-dr", REGIONS)
+    for region in REGIONS:
+        assert {k: len(v) for k, v in made[region].items()} == EXPECTED_PER_REGION, region
+    assert {k: len(v) for k, v in made["iam"].items()} == {"roles": 1, "instanceProfiles": 1}
+    for region in REGIONS:
+        sent = ssm_emulator.sent_commands(region)
+        assert len(sent) == 2, [c["comment"] for c in sent]  # bootstrap, verification: none sent twice
+
+
+@pytest.mark.parametrize("states", TEARDOWN_GROUPS, ids=group_ids(TEARDOWN_GROUPS))
+def test_rollback_retries_throttles_and_crashes_and_leaves_nothing(emu, sample, states):
+    emu.faults.add("ClientCommandStatusFunction", state=LAST_STATE, error="HardFault", times=None)
+    throttle_then_crash(emu, states)
+    result = emu.run(sample)
+    assert result.status == "FAILED"
+    assert result.error == "HardFault", result.cause
+    assert_every_state_was_retried(result, states)
+    assert leftovers() == {}
+
+
+@pytest.mark.parametrize("state", TEARDOWN, ids=ids(TEARDOWN))
+def test_hard_failure_in_teardown_is_reported_and_a_later_teardown_cleans_up(emu, sample, state):
+    emu.faults.add("ClientCommandStatusFunction", state=LAST_STATE, error="HardFault", times=None)
+    emu.faults.add(state.function, state=state.name, error="AccessDenied", message="no permission", times=None)
+    result = emu.run(sample)
+    assert result.status == "FAILED"
+    assert result.error == "TeardownFailed"
+    assert "no permission" in result.cause
+    emu.faults.clear()
+    again = emu.run(TEARDOWN_REQUEST)
+    assert again.status == "SUCCEEDED", again.cause
+    assert leftovers() == {}
