@@ -175,3 +175,24 @@ def test_another_deployment_runs_side_by_side(emu, sample):
     b = emu.start_execution(other)
     assert emu.wait(a).status == "SUCCEEDED"
     assert emu.wait(b).status == "SUCCEEDED"
+
+
+def test_teardown_finishes_a_half_gone_deployment(emu, sample):
+    result = emu.run(sample)
+    assert result.status == "SUCCEEDED", result.cause
+    out = result.output
+    # someone already removed parts by hand: the primary cluster, the secondary client, the peering
+    boto3.client("kafka", region_name="us-east-1").delete_cluster(ClusterArn=out["primary"]["clusterArn"])
+    boto3.client("ec2", region_name="us-west-2").terminate_instances(InstanceIds=[out["secondary"]["clientInstanceId"]])
+    boto3.client("ec2", region_name="us-east-1").delete_vpc_peering_connection(
+        VpcPeeringConnectionId=out["peering"]["vpcPeeringConnectionId"]
+    )
+    teardown = {
+        "deploymentName": "orders-dr",
+        "mode": "teardown",
+        "primary": {"region": "us-east-1"},
+        "secondary": {"region": "us-west-2"},
+    }
+    done = emu.run(teardown)
+    assert done.status == "SUCCEEDED", done.cause
+    assert leftovers() == {}
