@@ -20,11 +20,11 @@ setup: $(STAMP)
 
 ## The workflow on the embedded emulator, with live progress (emulated time, paced to be watchable).
 demo: setup
-	$(BIN)/msk-pair run --local events/region-pair.json --pace 0.002
+	$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02
 
 ## The same, with a failure injected in the secondary region: watch both regions roll back.
 demo-rollback: setup
-	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.002 --fail CreateNetworkFunction:secondary
+	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02 --fail CreateNetworkFunction:secondary
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
 test: setup lint asl-check validate build

@@ -513,8 +513,8 @@ def render(s: Scenario) -> str:
     )
     if s.cross_region_checks:
         lines.append(
-            "  the state machine runs a cross-region check (one more SSM command per region) after Build: "
-            "the floor does not count it (it could share the smoke test's command); the sequential plan does"
+            "  the state machine runs the cross-region check in the smoke test's SSM command (one command "
+            "after ACTIVE); the guide's sequential plan does it as a separate step per region"
         )
     for fig in (p, t):
         if fig.error:
