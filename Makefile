@@ -39,9 +39,11 @@ lint: setup
 
 asl: setup
 	$(BIN)/python -m msk_pair.asl
+	$(BIN)/python -m msk_pair.diagram
 
 asl-check: setup
 	$(BIN)/python -m msk_pair.asl --check
+	$(BIN)/python -m msk_pair.diagram --check
 
 validate: setup
 	$(BIN)/sam validate --lint
