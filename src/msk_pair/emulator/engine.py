@@ -247,6 +247,7 @@ class Emulator:
         pace: float = 0.0,
         region: str = DEFAULT_REGION,
         log_level: str = "WARNING",
+        metrics: bool = False,
     ) -> None:
         self.root = root or project_root()
         self.profile = profile or profile_mod.FAST
@@ -257,6 +258,9 @@ class Emulator:
         self.functions = template_functions(self.template, self.root)
         self.runtime = LambdaRuntime(self.functions, self.root / "layers/common/python", self.faults)
         self.log_level = log_level
+        # metrics=True lets the handlers' Powertools Metrics print their EMF JSON on stdout, as on
+        # Lambda (tests capture it); by default they stay quiet so the CLI's output is not mixed with it.
+        self.metrics = metrics
         self._mock: Any = None
         self._undo: list[Callable[[], None]] = []
         self.state_machine_arn: str | None = None
@@ -297,7 +301,7 @@ class Emulator:
                 "AWS_SESSION_TOKEN": "testing",
                 "AWS_DEFAULT_REGION": self.region,
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "false" if self.metrics else "true",
                 "POWERTOOLS_LOG_LEVEL": self.log_level,
                 "POWERTOOLS_SERVICE_NAME": "msk-pair",
                 "POWERTOOLS_METRICS_NAMESPACE": "MskPair",
@@ -308,6 +312,13 @@ class Emulator:
             if str(layer) not in sys.path:
                 sys.path.insert(0, str(layer))
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        # Powertools reads POWERTOOLS_LOG_LEVEL only when the handlers' Logger is made (the layer's
+        # module is imported once per process): an emulator started later in the same process must
+        # set the level of the already-made logger itself, or its log_level would be ignored.
+        service_logger = logging.getLogger("msk-pair")
+        previous_level = service_logger.level
+        service_logger.setLevel(self.log_level.upper())
+        self._undo.append(lambda: service_logger.setLevel(previous_level))
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self._undo.append(self._mock.stop)
