@@ -7,6 +7,8 @@
   ANTLR at every StartExecution: about 0.3 s each. The parse tree depends only on
   the definition text, so it is kept; the evaluation components are still built
   fresh from it for every execution (they are not shared between executions).
+- Every EC2 region backend loads 1,200 ECS-optimised AMIs the workflow never uses
+  (the Amazon Linux 2023 image it launches comes from moto's latest-AMI list).
 - The engine deep-copies the state's JSON on every path it reads; for plain JSON a
   JSON round trip is the same copy, several times faster (anything that is not
   plain JSON still goes through ``copy.deepcopy``).
@@ -22,6 +24,7 @@ import json
 from typing import Any
 
 from moto.core import base_backend, responses, utils
+from moto.ec2.models import amis
 from moto.stepfunctions.parser.asl.component.common.string import string_expression
 from moto.stepfunctions.parser.asl.eval import states
 from moto.stepfunctions.parser.asl.parse import asl_parser
@@ -46,6 +49,7 @@ class _FastCopy:
 
 
 _saved: dict[str, Any] = {}
+_PARSE_TREES: dict[str, Any] = {}  # definition text -> ANTLR parse tree; kept for the process's life
 
 
 def install() -> None:
@@ -69,7 +73,7 @@ def install() -> None:
 
     _saved["parse"] = asl_parser.AmazonStateLanguageParser.parse
     original_parse = asl_parser.AmazonStateLanguageParser.parse
-    trees: dict[str, Any] = {}
+    trees = _PARSE_TREES
 
     def parse(definition: str) -> Any:
         tree = trees.get(definition)
@@ -84,6 +88,16 @@ def install() -> None:
     for module in _JSON_COPY_MODULES:
         module.copy = _FastCopy()  # type: ignore[attr-defined]
 
+    _saved["load_resource"] = amis.load_resource
+    original_load = amis.load_resource
+
+    def load_resource(path: str, *args: Any, **kwargs: Any) -> Any:
+        if "ecs/optimized_amis" in path:
+            return []
+        return original_load(path, *args, **kwargs)
+
+    amis.load_resource = load_resource
+
 
 def uninstall() -> None:
     if not _saved:
@@ -92,4 +106,5 @@ def uninstall() -> None:
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(_saved.pop("parse"))  # type: ignore[method-assign]
     for module in _JSON_COPY_MODULES:
         module.copy = copy  # type: ignore[attr-defined]
+    amis.load_resource = _saved.pop("load_resource")
     base_backend.BaseBackend.urls = _saved.pop("urls")  # type: ignore[assignment]
