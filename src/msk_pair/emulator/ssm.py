@@ -30,6 +30,14 @@ Rules:
    added to the account when first attached.
 6. ``RunInstances`` honours ``ClientToken`` as AWS does: a repeated request with a token already used
    returns the original reservation instead of launching again. moto: launches again.
+7. Network: a script that connects to Kafka brokers (the client machine's smoke test and cross-region
+   check) succeeds only if the instance can reach every one of them over the emulated network when the
+   invocation finishes (security groups, peering, routes both ways: see
+   :mod:`msk_pair.emulator.network_path`). Otherwise the invocation ends ``Failed`` (exit code 1) with
+   the stderr the script would print (``cannot reach <broker>``) plus an ``msk-pair emulator:`` line
+   saying why, and the stdout of the ``echo`` lines before the failing line (no success marker after it).
+   The verdict is taken at the first read after the finish and kept. This applies while the MSK emulator
+   is installed (without it there are no emulated brokers to resolve); :func:`set_check_network` forces it.
 
 The AL2023 public parameter ``/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64``
 needs nothing here: moto serves it in every region and its AMI is one that RunInstances accepts.
@@ -56,7 +64,7 @@ from moto.ssm.exceptions import SSMException
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from msk_pair.emulator import clock, profile, strict_ec2
+from msk_pair.emulator import clock, msk, network_path, profile, strict_ec2
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 PENDING_FRACTION = 0.1
@@ -88,6 +96,7 @@ class _State:
     blocked_all: bool
     blocked: set[str]
     require_ssm_role: bool
+    check_network: bool | None = None  # None: while the MSK emulator is installed
 
 
 def _fresh_state() -> _State:
@@ -105,6 +114,7 @@ def reset() -> None:
     global _state
     with _lock:
         _state = _fresh_state()
+    network_path.reset()
 
 
 def fail_next_command(match: str = "", stderr: str = "emulated failure", exit_code: int = 1) -> None:
@@ -141,6 +151,15 @@ def set_require_ssm_role(required: bool) -> None:
     """Whether an instance needs a role with AmazonSSMManagedInstanceCore to register (default: yes)."""
     with _lock:
         _state.require_ssm_role = required
+
+
+def set_check_network(enabled: bool | None) -> None:
+    """Whether commands that connect to brokers need a network path to them (rule 7).
+
+    None (the default): while the MSK emulator is installed. Decided when a command is sent.
+    """
+    with _lock:
+        _state.check_network = enabled
 
 
 def sent_commands(region: str | None = None) -> list[dict[str, Any]]:
@@ -325,6 +344,7 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
         if rule is not None:
             _state.fail_rules.remove(rule)
         stdout = next((out for match, out in _state.output_rules if match in script), None)
+        check_network = _state.check_network if _state.check_network is not None else msk.installed()
         _state.sent.append(
             {
                 "commandId": command.command_id,
@@ -342,6 +362,11 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
         "duration": profile.active().ssm_command,
         "fail": rule,
         "stdout": stdout if stdout is not None else _echo_output(script),
+        "script": script,
+        "account": self.account_id,
+        "region": self.region_name,
+        "check_network": check_network,
+        "network": {},  # instance id -> network_path.ScriptOutcome | None, taken when first read done
     }
     return command
 
@@ -350,22 +375,47 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, tz=UTC).isoformat()
 
 
-def _progress(command: Command) -> dict[str, Any]:
-    """The invocation fields at the emulated now (the same for every instance of the command)."""
+def _network_outcome(command: Command, instance_id: str) -> network_path.ScriptOutcome | None:
+    """Rule 7: the script's broker connections from this instance, judged once, when first read done."""
+    emu = command.__dict__[_EMU]
+    if not emu["check_network"]:
+        return None
+    with _lock:
+        if instance_id in emu["network"]:
+            return emu["network"][instance_id]
+    outcome = network_path.run_script(emu["account"], emu["region"], instance_id, emu["script"])
+    with _lock:
+        return emu["network"].setdefault(instance_id, outcome)
+
+
+def _ending(command: Command, instance_id: str | None) -> tuple[str, int, str, str]:
+    """(status, exit code, stdout, stderr) of a finished invocation."""
+    emu = command.__dict__[_EMU]
+    rule: _FailRule | None = emu["fail"]
+    if rule is not None:
+        return "Failed", rule.exit_code, "", rule.stderr
+    outcome = _network_outcome(command, instance_id) if instance_id else None
+    if outcome is not None and not outcome.ok:
+        before = "\n".join(emu["script"].splitlines()[: outcome.failed_line])
+        return "Failed", outcome.exit_code, _echo_output(before), outcome.stderr
+    return "Success", 0, emu["stdout"], ""
+
+
+def _progress(command: Command, instance_id: str | None) -> dict[str, Any]:
+    """The invocation fields of one instance at the emulated now."""
     emu = command.__dict__[_EMU]
     sent, duration = emu["sent_at"], emu["duration"]
     now = clock.now()
     started = sent + duration * PENDING_FRACTION
     fields: dict[str, Any] = {"ExecutionStartDateTime": "", "ExecutionEndDateTime": "", "ExecutionElapsedTime": ""}
     if now >= sent + duration:
-        rule: _FailRule | None = emu["fail"]
-        status = "Failed" if rule else "Success"
+        status, code, stdout, stderr = _ending(command, instance_id)
         fields.update(
             Status=status,
             StatusDetails=status,
-            ResponseCode=rule.exit_code if rule else 0,
-            StandardOutputContent="" if rule else emu["stdout"],
-            StandardErrorContent=rule.stderr if rule else "",
+            ResponseCode=code,
+            StandardOutputContent=stdout,
+            StandardErrorContent=stderr,
             ExecutionStartDateTime=_iso(started),
             ExecutionEndDateTime=_iso(sent + duration),
             ExecutionElapsedTime=f"PT{duration - (started - sent):.3f}S",
@@ -395,20 +445,27 @@ def _get_invocation(self: Command, instance_id: str, plugin_name: str | None) ->
     invocation = _orig(Command, "get_invocation")(self, instance_id, plugin_name)
     if _EMU not in self.__dict__:
         return invocation
-    return {**invocation, **_progress(self)}
+    return {**invocation, **_progress(self, instance_id)}
 
 
 def _response_object(self: Command) -> dict[str, Any]:
     response = _orig(Command, "response_object")(self)
     if _EMU not in self.__dict__:
         return response
-    status = _progress(self)["Status"] if self.instance_ids else "Success"
-    done = status in DONE
+    statuses = [_progress(self, i)["Status"] for i in self.instance_ids]
+    done = all(s in DONE for s in statuses)  # every invocation of a command has the same timeline
+    failed = statuses.count("Failed")
+    if not statuses:
+        status = "Success"
+    elif not done:
+        status = statuses[0]
+    else:
+        status = "Failed" if failed else "Success"
     response.update(
         Status=status,
         StatusDetails=status,
-        CompletedCount=len(self.instance_ids) if done else 0,
-        ErrorCount=len(self.instance_ids) if status == "Failed" else 0,
+        CompletedCount=len(statuses) if done else 0,
+        ErrorCount=failed,
         TargetCount=len(self.instance_ids),
     )
     return response
