@@ -6,6 +6,7 @@ import boto3
 
 from msk_pair.emulator import msk as msk_emulator
 from tests.conftest import leftovers
+from tests.statemachine.test_network_path_flow import break_before_state
 
 
 def _entered(result):
@@ -107,10 +108,15 @@ def test_a_cluster_that_never_becomes_active_times_out_and_tears_down(emu, sampl
     assert leftovers() == {}
 
 
-def test_a_refused_association_tears_down(emu, sample):
-    emu.faults.add(
-        "ClusterAssociateFunction", role="primary", error="ResourceFailed", message="secret refused", times=None
-    )
+def test_a_refused_association_tears_down(emu, sample, monkeypatch):
+    # Someone re-encrypts the primary secret with the default key just before the association:
+    # MSK refuses such a secret (the emulator too), which is not transient: teardown.
+    def reencrypt_with_default_key():
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        sm.update_secret(SecretId=f"AmazonMSK_{sample['deploymentName']}", KmsKeyId="alias/aws/secretsmanager")
+
+    break_before_state(emu, monkeypatch, "Primary: associate secret", reencrypt_with_default_key)
     result = emu.run(sample)
-    assert result.status == "FAILED" and result.error == "ResourceFailed"
+    assert result.status == "FAILED" and result.error == "ResourceFailed", result.cause
+    assert "customer managed" in result.cause
     assert leftovers() == {}
