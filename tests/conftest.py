@@ -1,20 +1,46 @@
-"""Shared fixtures: the emulator with the project's real state machine, and the sample input."""
+"""Shared fixtures: the emulator with the project's real state machine, the sample input, and moto with
+the emulator's rules (``emulated_clock``, ``moto_world``; see the ``moto_world`` marker)."""
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from moto import mock_aws
 
+from msk_pair.emulator import clock, extensions, mock_config, profile
+from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.engine import Emulator
 from msk_pair.emulator.inventory import inventory
-from msk_pair.emulator.profile import FAST
+from msk_pair.emulator.profile import FAST, LatencyProfile
+from mskpair_core import aws
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = json.loads((ROOT / "events" / "region-pair.json").read_text())
 REGIONS = [SAMPLE["primary"]["region"], SAMPLE["secondary"]["region"]]
+EPOCH = 1_700_000_000.0
+"""Where the emulated clock of ``emulated_clock`` and ``moto_world`` starts."""
+DEFAULT_EXTENSIONS: list[ModuleType] = [ext for ext in extensions.ALL if ext is not mock_config]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "moto_world(extensions=None, profile=FAST): what the emulated_clock and moto_world fixtures set up: "
+        "the emulator extensions to install, in this order (default: extensions.ALL but mock_config), and "
+        "the latency profile to make active (None: leave the active one)",
+    )
+
+
+def _world_options(request: pytest.FixtureRequest) -> tuple[list[ModuleType], LatencyProfile | None]:
+    marker = request.node.get_closest_marker("moto_world")
+    options = marker.kwargs if marker is not None else {}
+    chosen = options.get("extensions")
+    return list(DEFAULT_EXTENSIONS if chosen is None else chosen), options.get("profile", FAST)
 
 
 @pytest.fixture
@@ -31,3 +57,53 @@ def emu():
 def leftovers(deployment: str = SAMPLE["deploymentName"], regions: list[str] = REGIONS) -> dict:
     """Every resource still tagged with the deployment, in both regions and IAM."""
     return inventory(deployment, regions)
+
+
+@pytest.fixture
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake AWS credentials in the environment (request it before ``moto_world`` to set them first)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.fixture
+def emulated_clock(request: pytest.FixtureRequest) -> Iterator[VirtualClock]:
+    """A fresh emulated clock (from :data:`EPOCH`) as the current one and the marker's latency profile
+    (FAST unless the ``moto_world`` marker says otherwise) as the active one; both undone afterwards."""
+    _, latency = _world_options(request)
+    previous = profile.active()
+    vc = VirtualClock(start=EPOCH)
+    clock.set_current(vc)
+    if latency is not None:
+        profile.set_active(latency)
+    try:
+        yield vc
+    finally:
+        profile.set_active(previous)
+        clock.set_current(None)
+
+
+@pytest.fixture
+def moto_world(request: pytest.FixtureRequest, emulated_clock: VirtualClock) -> Iterator[VirtualClock]:
+    """moto with the emulator's rules: ``emulated_clock``, ``mock_aws()``, the marker's extensions installed
+    in order, and fresh library clients (``mskpair_core.aws.reset_clients``); all undone afterwards.
+    Yields the emulated clock."""
+    chosen, _ = _world_options(request)
+    with mock_aws():
+        done: list[ModuleType] = []
+        try:
+            for ext in chosen:
+                ext.install()
+                done.append(ext)
+            aws.reset_clients()
+            yield emulated_clock
+        finally:
+            for ext in reversed(done):
+                ext.uninstall()
+            aws.reset_clients()
+
+
+@pytest.fixture
+def vclock(moto_world: VirtualClock) -> VirtualClock:
+    """The emulated clock of ``moto_world`` (a test file may narrow it to ``emulated_clock``)."""
+    return moto_world

@@ -4,50 +4,34 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from msk_pair.emulator import clock, msk, profile, strict_ec2
+from msk_pair.emulator import msk, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
 
 REGION = "us-east-1"
 PROFILE = LatencyProfile(cluster_create=300.0, cluster_delete=120.0, cluster_eni_linger=60.0)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[strict_ec2, msk])
 
 
 @pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    previous = profile.active()
-    profile.set_active(PROFILE)
-    yield vc
-    profile.set_active(previous)
-    clock.set_current(None)
+def vclock(emulated_clock: VirtualClock) -> VirtualClock:
+    """Here the clock alone (not conftest's moto_world): some tests install the extension themselves."""
+    return emulated_clock
 
 
 @pytest.fixture
-def aws(vclock: VirtualClock) -> Iterator[None]:
-    with mock_aws():
-        strict_ec2.install()
-        msk.install()
-        yield
-        msk.uninstall()
-        strict_ec2.uninstall()
-
-
-@pytest.fixture
-def kafka(aws: None) -> Any:
+def kafka(moto_world: VirtualClock) -> Any:
     return boto3.client("kafka", region_name=REGION)
 
 
 @pytest.fixture
-def ec2(aws: None) -> Any:
+def ec2(moto_world: VirtualClock) -> Any:
     return boto3.client("ec2", region_name=REGION)
 
 

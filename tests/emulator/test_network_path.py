@@ -7,18 +7,16 @@ the peering with its routes and rules (mskpair_core.peering). Each test then tak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from msk_pair.emulator import clock, msk, network_path, peering, profile, ssm, strict_ec2
+from msk_pair.emulator import msk, network_path, peering, ssm, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
-from mskpair_core import aws, catalog, cluster
+from mskpair_core import catalog, cluster
 from mskpair_core import client_machine as cm
 from mskpair_core import peering as pair
 from mskpair_core.network import availability_zones, create_network
@@ -41,26 +39,7 @@ PROFILE = LatencyProfile(
     peering_activate=10.0,
 )
 EXTENSIONS = [strict_ec2, ssm, msk, peering]
-
-
-@pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    previous = profile.active()
-    profile.set_active(PROFILE)
-    with mock_aws():
-        for ext in EXTENSIONS:
-            ext.install()
-        aws.reset_clients()
-        try:
-            yield vc
-        finally:
-            for ext in reversed(EXTENSIONS):
-                ext.uninstall()
-            aws.reset_clients()
-    profile.set_active(previous)
-    clock.set_current(None)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=EXTENSIONS)
 
 
 @dataclass

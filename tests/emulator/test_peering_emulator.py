@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnectionBackend
 
-from msk_pair.emulator import clock, peering, profile
+from msk_pair.emulator import clock, peering
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
 
 A, B = "us-east-1", "us-west-2"
 PROFILE = LatencyProfile(peering_visible=30.0, peering_activate=10.0)
 NOT_FOUND = "InvalidVpcPeeringConnectionID.NotFound"
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[peering])
 
 
 @pytest.fixture(autouse=True)
-def emulated(monkeypatch) -> Iterator[VirtualClock]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    previous = profile.active()
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    profile.set_active(PROFILE)
-    peering.install()
-    with mock_aws():
-        yield vc
-    peering.uninstall()
-    profile.set_active(previous)
-    clock.set_current(None)
+def emulated(fake_credentials: None, moto_world: VirtualClock) -> VirtualClock:
+    return moto_world
 
 
 def ec2(region: str) -> Any:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.ssm.models import Command
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from msk_pair.emulator import clock, profile, ssm, strict_ec2
+from msk_pair.emulator import clock, ssm, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
 
@@ -27,22 +25,7 @@ PROFILE = LatencyProfile(
     ssm_command=100.0,
 )
 ONLINE_AFTER = PROFILE.instance_start + PROFILE.ssm_registration
-
-
-@pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    previous = profile.active()
-    profile.set_active(PROFILE)
-    strict_ec2.install()
-    ssm.install()
-    with mock_aws():
-        yield vc
-    ssm.uninstall()
-    strict_ec2.uninstall()
-    profile.set_active(previous)
-    clock.set_current(None)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[strict_ec2, ssm])
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -10,37 +9,25 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from msk_pair.emulator import clock, profile, strict_ec2
+from msk_pair.emulator import strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
 
 REGION = "us-east-1"
 AMI = "ami-12c6146b"
 PROFILE = LatencyProfile(instance_profile_propagation=10.0, instance_start=30.0, instance_terminate=60.0)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[strict_ec2])
 
 
 @pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    previous = profile.active()
-    profile.set_active(PROFILE)
-    yield vc
-    profile.set_active(previous)
-    clock.set_current(None)
+def vclock(emulated_clock: VirtualClock) -> VirtualClock:
+    """Here the clock alone (not conftest's moto_world): some tests install the extension themselves."""
+    return emulated_clock
 
 
 @pytest.fixture
-def strict(vclock: VirtualClock) -> Iterator[None]:
-    strict_ec2.install()
-    yield
-    strict_ec2.uninstall()
-
-
-@pytest.fixture
-def ec2(strict: None) -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("ec2", region_name=REGION)
+def ec2(moto_world: VirtualClock) -> Any:
+    return boto3.client("ec2", region_name=REGION)
 
 
 @pytest.fixture

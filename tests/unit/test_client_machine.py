@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from msk_pair.emulator import clock, profile, ssm, strict_ec2
+from msk_pair.emulator import ssm, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
-from mskpair_core import aws, catalog
+from mskpair_core import catalog
 from mskpair_core import client_machine as cm
 from mskpair_core.errors import ResourceFailed, ResourceInUse, Transient
 from mskpair_core.network import availability_zones, create_network, delete_network
@@ -33,26 +31,7 @@ PROFILE = LatencyProfile(
     ssm_command=60.0,
 )
 BROKERS = "b-1.orders.abc.c2.kafka.us-east-1.amazonaws.com:9096,b-2.orders.abc.c2.kafka.us-east-1.amazonaws.com:9096"
-
-
-@pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    vc = VirtualClock(start=1_700_000_000.0)
-    clock.set_current(vc)
-    previous = profile.active()
-    profile.set_active(PROFILE)
-    with mock_aws():
-        strict_ec2.install()
-        ssm.install()
-        aws.reset_clients()
-        try:
-            yield vc
-        finally:
-            ssm.uninstall()
-            strict_ec2.uninstall()
-            aws.reset_clients()
-    profile.set_active(previous)
-    clock.set_current(None)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[strict_ec2, ssm])
 
 
 @pytest.fixture

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from msk_pair.emulator import clock, msk, profile, strict_ec2
+from msk_pair.emulator import msk, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
 from mskpair_core import aws, catalog, cluster, network, scram
@@ -22,24 +20,7 @@ from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
 REGION = "us-east-1"
 DEPLOYMENT = "orders-dr"
 PROFILE = LatencyProfile(cluster_create=600.0, cluster_delete=120.0, cluster_eni_linger=60.0)
-
-
-@pytest.fixture
-def vclock() -> Iterator[VirtualClock]:
-    with mock_aws():
-        vc = VirtualClock(start=1_700_000_000.0)
-        clock.set_current(vc)
-        previous = profile.active()
-        profile.set_active(PROFILE)
-        msk.install()
-        strict_ec2.install()
-        aws.reset_clients()
-        yield vc
-        strict_ec2.uninstall()
-        msk.uninstall()
-        profile.set_active(previous)
-        clock.set_current(None)
-        aws.reset_clients()
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[msk, strict_ec2])
 
 
 @pytest.fixture

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from msk_pair.emulator import clock, strict_ec2
+from msk_pair.emulator import strict_ec2
 from msk_pair.emulator.inventory import region_inventory
-from mskpair_core import aws, network
+from mskpair_core import network
 from mskpair_core.errors import ResourceInUse
 from mskpair_core.subnets import plan_subnets
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
 
 REGION = "us-east-1"
+pytestmark = pytest.mark.moto_world(profile=None, extensions=[strict_ec2])
 
 
 @pytest.fixture(autouse=True)
-def moto_strict(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        clock.set_current(clock.VirtualClock(start=1_700_000_000))
-        strict_ec2.install()
-        aws.reset_clients()
-        yield
-        strict_ec2.uninstall()
-        clock.set_current(None)
-        aws.reset_clients()
+def moto_strict(fake_credentials: None, moto_world: object) -> None:
+    pass
 
 
 def make(deployment="net-test", role="primary", cidr="10.0.0.0/16"):

@@ -6,13 +6,12 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from msk_pair.emulator import clock, profile, strict_ec2
+from msk_pair.emulator import clock, strict_ec2
 from msk_pair.emulator import peering as emulated_peering
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
-from mskpair_core import aws, catalog, network, peering
+from mskpair_core import catalog, network, peering
 from mskpair_core.errors import ResourceFailed, Transient
 from mskpair_core.subnets import plan_subnets
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
@@ -21,25 +20,12 @@ PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 DEPLOYMENT = "orders-dr"
 PORTS = [catalog.KAFKA_SASL_SCRAM_PORT, catalog.JMX_EXPORTER_PORT, catalog.NODE_EXPORTER_PORT]
 PROFILE = LatencyProfile(peering_visible=30.0, peering_activate=10.0)
+pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[strict_ec2, emulated_peering])
 
 
 @pytest.fixture(autouse=True)
-def emulated(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    previous = profile.active()
-    with mock_aws():
-        clock.set_current(VirtualClock(start=1_700_000_000.0))
-        profile.set_active(PROFILE)
-        strict_ec2.install()
-        emulated_peering.install()
-        aws.reset_clients()
-        yield
-        emulated_peering.uninstall()
-        strict_ec2.uninstall()
-        profile.set_active(previous)
-        clock.set_current(None)
-        aws.reset_clients()
+def emulated(fake_credentials: None, moto_world: VirtualClock) -> None:
+    pass
 
 
 def make(region: str, cidr: str, role: str = "primary", deployment: str = DEPLOYMENT) -> dict[str, Any]:

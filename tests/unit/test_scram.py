@@ -4,46 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from msk_pair.emulator import clock, msk, profile, strict_ec2
+from msk_pair.emulator import msk, profile, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
-from mskpair_core import aws, scram
+from mskpair_core import scram
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
 
 REGION = "us-west-2"
 DEPLOYMENT = "orders-dr"
+pytestmark = pytest.mark.moto_world(profile=profile.FAST, extensions=[msk, strict_ec2])
 
 
 @pytest.fixture
-def emulated() -> Iterator[None]:
-    with mock_aws():
-        clock.set_current(VirtualClock(start=1_700_000_000.0))
-        previous = profile.active()
-        profile.set_active(profile.FAST)
-        msk.install()
-        strict_ec2.install()
-        aws.reset_clients()
-        yield
-        strict_ec2.uninstall()
-        msk.uninstall()
-        profile.set_active(previous)
-        clock.set_current(None)
-        aws.reset_clients()
-
-
-@pytest.fixture
-def kms(emulated: None) -> Any:
+def kms(moto_world: VirtualClock) -> Any:
     return boto3.client("kms", region_name=REGION)
 
 
 @pytest.fixture
-def sm(emulated: None) -> Any:
+def sm(moto_world: VirtualClock) -> Any:
     return boto3.client("secretsmanager", region_name=REGION)
 
 

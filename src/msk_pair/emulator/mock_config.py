@@ -23,10 +23,11 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.mocking import mock_config as moto_mock_config
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from msk_pair.emulator.patching import PatchSet
+
 ENV_VAR = "SFN_MOCK_CONFIG"
 
 _pending = threading.local()
-_originals: dict[str, Any] = {}
 
 
 class _Response:
@@ -92,38 +93,38 @@ def load_mock_test_case_for(state_machine_name: str, test_case_name: str) -> Any
     )
 
 
+def _start_with_test_case(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+    arn, _, case = state_machine_arn.partition("#")
+    _pending.case = None
+    if case:
+        machine = self.describe_state_machine(arn)
+        _pending.case = load_mock_test_case_for(machine.name, case)
+    try:
+        return _patches.original(StepFunctionsParserBackend, "start_execution")(self, arn, *args, **kwargs)
+    finally:
+        _pending.case = None
+
+
+def _worker_with_test_case(self: Any) -> Any:
+    worker: ExecutionWorker = _patches.original(Execution, "_get_start_execution_worker")(self)
+    case = getattr(_pending, "case", None)
+    if case is not None:
+        worker._mock_test_case = case
+    return worker
+
+
+_patches = PatchSet(
+    [
+        (StepFunctionsParserBackend, "start_execution", _start_with_test_case),
+        (Execution, "_get_start_execution_worker", _worker_with_test_case),
+    ]
+)
+
+
 def install() -> None:
     """Teach moto's backend the ``<arn>#<TestCase>`` form of StartExecution, as Step Functions Local has it."""
-    if _originals:
-        return
-    start_execution = StepFunctionsParserBackend.start_execution
-    make_worker = Execution._get_start_execution_worker
-
-    def start_with_test_case(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
-        arn, _, case = state_machine_arn.partition("#")
-        _pending.case = None
-        if case:
-            machine = self.describe_state_machine(arn)
-            _pending.case = load_mock_test_case_for(machine.name, case)
-        try:
-            return start_execution(self, arn, *args, **kwargs)
-        finally:
-            _pending.case = None
-
-    def worker_with_test_case(self: Any) -> Any:
-        worker: ExecutionWorker = make_worker(self)
-        case = getattr(_pending, "case", None)
-        if case is not None:
-            worker._mock_test_case = case
-        return worker
-
-    _originals.update(start_execution=start_execution, make_worker=make_worker)
-    StepFunctionsParserBackend.start_execution = start_with_test_case
-    Execution._get_start_execution_worker = worker_with_test_case
+    _patches.install()
 
 
 def uninstall() -> None:
-    if not _originals:
-        return
-    StepFunctionsParserBackend.start_execution = _originals.pop("start_execution")
-    Execution._get_start_execution_worker = _originals.pop("make_worker")
+    _patches.uninstall()

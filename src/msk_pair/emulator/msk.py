@@ -61,15 +61,13 @@ from moto.kms.models import kms_backends
 from moto.secretsmanager.models import secretsmanager_backends
 
 from msk_pair.emulator import clock, profile
+from msk_pair.emulator.patching import PatchSet
 
 SECRET_PREFIX = "AmazonMSK_"
 DEFAULT_SECRETS_KEY_ALIAS = "alias/aws/secretsmanager"
 ENI_DESCRIPTION = "Amazon MSK network interface for cluster {arn}"
 
-_MISSING = object()
 _lock = threading.RLock()
-_saved: dict[tuple[type, str], Any] = {}
-_resolved: dict[tuple[type, str], Any] = {}
 
 # Cluster attributes we keep in the moto object's __dict__.
 _T_CREATED = "_msk_created_at"
@@ -216,7 +214,7 @@ def _generate_arn(cluster: FakeKafkaCluster) -> str:
     )
 
 
-def _short_id(cluster: FakeKafkaCluster) -> str:
+def short_id(cluster: FakeKafkaCluster) -> str:
     """The 6-character cluster id MSK puts in broker host names."""
     n = int(cluster.cluster_id.replace("-", ""), 16)
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -225,6 +223,11 @@ def _short_id(cluster: FakeKafkaCluster) -> str:
         n, r = divmod(n, 36)
         out += alphabet[r]
     return out
+
+
+def broker_interface_ids(cluster: FakeKafkaCluster) -> list[str]:
+    """The ids of the network interfaces of the cluster's brokers, broker 1's first (none if not made here)."""
+    return list(cluster.__dict__.get(_ENIS) or [])
 
 
 def _live_clusters(backend: KafkaBackend) -> list[FakeKafkaCluster]:
@@ -404,7 +407,7 @@ def _normalized(cluster: FakeKafkaCluster) -> dict[str, Any]:
 
 
 def _hosts(cluster: FakeKafkaCluster, prefix: str, count: int, port: int) -> str:
-    domain = f"{cluster.cluster_name}.{_short_id(cluster)}.c2.kafka.{cluster.region_name}.amazonaws.com"
+    domain = f"{cluster.cluster_name}.{short_id(cluster)}.c2.kafka.{cluster.region_name}.amazonaws.com"
     return ",".join(f"{prefix}-{i}.{domain}:{port}" for i in range(1, count + 1))
 
 
@@ -641,43 +644,38 @@ def _ec2_call_action(self: EC2Response) -> Any:
 
 # -- install / uninstall --------------------------------------------------------------------------
 
-_PATCHES: list[tuple[type, str, Any]] = [
-    (FakeKafkaCluster, "state", property(_get_state, _set_state)),
-    (FakeKafkaCluster, "_generate_arn", _generate_arn),
-    (KafkaBackend, "create_cluster_v2", _create_cluster_v2),
-    (KafkaBackend, "create_cluster", _create_cluster),
-    (KafkaBackend, "describe_cluster_v2", _describe_cluster_v2),
-    (KafkaBackend, "list_clusters_v2", _list_clusters_v2),
-    (KafkaBackend, "describe_cluster", _describe_cluster),
-    (KafkaBackend, "list_clusters", _list_clusters),
-    (KafkaBackend, "delete_cluster", _delete_cluster),
-    (KafkaResponse, "kafka_backend", property(_kafka_backend)),
-    (KafkaResponse, "batch_associate_scram_secret", _batch_associate_scram_secret),
-    (KafkaResponse, "batch_disassociate_scram_secret", _batch_disassociate_scram_secret),
-    (KafkaResponse, "list_scram_secrets", _list_scram_secrets),
-    (KafkaResponse, "get_bootstrap_brokers", _get_bootstrap_brokers),
-    (EC2Response, "call_action", _ec2_call_action),
-]
-
-
-def _orig(owner: type, name: str) -> Any:
-    return _resolved[(owner, name)]
+_patches = PatchSet(
+    [
+        (FakeKafkaCluster, "state", property(_get_state, _set_state)),
+        (FakeKafkaCluster, "_generate_arn", _generate_arn),
+        (KafkaBackend, "create_cluster_v2", _create_cluster_v2),
+        (KafkaBackend, "create_cluster", _create_cluster),
+        (KafkaBackend, "describe_cluster_v2", _describe_cluster_v2),
+        (KafkaBackend, "list_clusters_v2", _list_clusters_v2),
+        (KafkaBackend, "describe_cluster", _describe_cluster),
+        (KafkaBackend, "list_clusters", _list_clusters),
+        (KafkaBackend, "delete_cluster", _delete_cluster),
+        (KafkaResponse, "kafka_backend", property(_kafka_backend)),
+        (KafkaResponse, "batch_associate_scram_secret", _batch_associate_scram_secret),
+        (KafkaResponse, "batch_disassociate_scram_secret", _batch_disassociate_scram_secret),
+        (KafkaResponse, "list_scram_secrets", _list_scram_secrets),
+        (KafkaResponse, "get_bootstrap_brokers", _get_bootstrap_brokers),
+        (EC2Response, "call_action", _ec2_call_action),
+    ],
+    on_install=reset,
+    on_uninstall=reset,
+    lock=_lock,
+)
+_orig = _patches.original
 
 
 def installed() -> bool:
-    return bool(_saved)
+    return _patches.installed
 
 
 def install() -> None:
     """Patch moto to follow the rules above. Idempotent."""
-    with _lock:
-        if _saved:
-            return
-        reset()
-        for owner, name, replacement in _PATCHES:
-            _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
-            _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
-            setattr(owner, name, replacement)
+    _patches.install()
 
 
 def uninstall() -> None:
@@ -685,11 +683,4 @@ def uninstall() -> None:
 
     Clusters made while installed keep their stored settings; their state reads as stored by moto.
     """
-    with _lock:
-        for (owner, name), original in reversed(_saved.items()):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-        _saved.clear()
-        reset()
+    _patches.uninstall()

@@ -164,13 +164,13 @@ def _broker_end(account: str, host: str) -> _End:
         clusters = list(kafka_backends[account][region].clusters.values())
     except KeyError:
         raise Unreachable(f"{host}: unknown region {region}") from None
-    cluster = next((c for c in clusters if c.cluster_name == name and msk._short_id(c) == short_id), None)
+    cluster = next((c for c in clusters if c.cluster_name == name and msk.short_id(c) == short_id), None)
     if cluster is None:
         raise Unreachable(f"{host} does not resolve: no MSK cluster {name} with id {short_id} in {region}")
     state = cluster.state
     if state != "ACTIVE":
         raise Unreachable(f"MSK cluster {name} in {region} is {state}, not ACTIVE")
-    eni_ids = cluster.__dict__.get(msk._ENIS) or []
+    eni_ids = msk.broker_interface_ids(cluster)
     if not 1 <= n <= len(eni_ids):
         raise Unreachable(f"MSK cluster {name} in {region} has no broker {n}")
     ec2 = ec2_backends[account][region]
@@ -217,12 +217,6 @@ def _check_ingress(src: _End, dst: _End, port: int) -> None:
         if same_region:
             sources += f" nor the groups {src.group_ids}"
         raise Unreachable(f"the security groups {dst.group_ids} of {dst.what} admit on TCP {port} neither {sources}")
-
-
-def _status(pcx: Any) -> str:
-    if peering.installed():
-        peering._settle(pcx)  # provisioning -> active when due
-    return pcx._status.code
 
 
 def _connections(src: _End, dst: _End) -> list[Any]:
@@ -274,7 +268,7 @@ def _check_route(end: _End, dest_ip: str, pcx_ids: set[str], what: str) -> Any:
     if route.state != "active":
         raise Unreachable(
             f"{what}: the route {net} -> {route.vpc_pcx.id} in the {where} is {route.state} "
-            f"(the connection is {_status(route.vpc_pcx)})"
+            f"(the connection is {peering.status_of(route.vpc_pcx)})"
         )
     return route
 
@@ -288,7 +282,7 @@ def _check_peering(src: _End, dst: _End) -> None:
     ids = {p.id for p in connections}
     route = _check_route(src, dst.ip, ids, "no path there")
     pcx = route.vpc_pcx
-    status = _status(pcx)
+    status = peering.status_of(pcx)
     if status != "active":
         raise Unreachable(f"the VPC peering connection {pcx.id} is {status}, not active")
     _check_route(dst, src.ip, {pcx.id}, "no path back")

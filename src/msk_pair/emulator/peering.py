@@ -36,7 +36,6 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -46,6 +45,7 @@ from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection, VPCPee
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
 
 from msk_pair.emulator import clock, profile
+from msk_pair.emulator.patching import PatchSet
 
 OVERLAP_MESSAGE = "Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range"
 """The status message AWS gives a peering request that failed (overlapping CIDRs among the causes)."""
@@ -56,7 +56,6 @@ DEAD_STATES = frozenset({"deleted", "deleting", "failed", "rejected", "expired"}
 """States in which a connection carries no traffic: routes through it are blackholes."""
 UNDELETABLE_STATES = frozenset({"deleted", "failed", "rejected", "expired"})
 
-_MISSING = object()
 _CREATED_AT = "_mskpair_created_at"  # pcx.__dict__ keys (emulated epoch seconds)
 _VISIBLE_AT = "_mskpair_visible_at"  # when the accepter region sees a cross-region request
 _HIDDEN = "_mskpair_hidden"  # a request that failed before it reached the accepter region
@@ -64,8 +63,6 @@ _ACTIVE_AT = "_mskpair_active_at"  # when a provisioning connection becomes acti
 
 _lock = threading.Lock()
 _fail_next: list[str] = []
-_saved: dict[tuple[type, str], Any] = {}
-_resolved: dict[tuple[type, str], Any] = {}
 
 
 # -- test hooks ---------------------------------------------------------------------------------
@@ -95,6 +92,13 @@ def _settle(pcx: VPCPeeringConnection) -> VPCPeeringConnection:
     elif status.code == "pending-acceptance" and now >= pcx.__dict__.get(_CREATED_AT, now) + EXPIRY_SECONDS:
         status.code, status.message = "expired", "Expired"
     return pcx
+
+
+def status_of(pcx: VPCPeeringConnection) -> str:
+    """A connection's status code, brought to the emulated now first while the emulator is installed."""
+    if installed():
+        _settle(pcx)  # provisioning -> active, pending-acceptance -> expired when due
+    return pcx._status.code
 
 
 def _is_requester_side(pcx: VPCPeeringConnection, backend: Any) -> bool:
@@ -258,42 +262,31 @@ def _describe_response(response: VPCPeeringConnections) -> ActionResult:
 
 # -- install / uninstall ------------------------------------------------------------------------
 
-_PATCHES: list[tuple[type, str, Callable[..., Any] | property]] = [
-    (VPCPeeringConnectionBackend, "create_vpc_peering_connection", _create),
-    (VPCPeeringConnectionBackend, "get_vpc_peering_connection", _get),
-    (VPCPeeringConnectionBackend, "describe_vpc_peering_connections", _describe),
-    (VPCPeeringConnectionBackend, "accept_vpc_peering_connection", _accept),
-    (VPCPeeringConnectionBackend, "delete_vpc_peering_connection", _delete),
-    (Route, "state", property(_route_state)),
-    (VPCPeeringConnections, "describe_vpc_peering_connections", _describe_response),
-]
-
-
-def _orig(owner: type, name: str) -> Any:
-    return _resolved[(owner, name)]
+_patches = PatchSet(
+    [
+        (VPCPeeringConnectionBackend, "create_vpc_peering_connection", _create),
+        (VPCPeeringConnectionBackend, "get_vpc_peering_connection", _get),
+        (VPCPeeringConnectionBackend, "describe_vpc_peering_connections", _describe),
+        (VPCPeeringConnectionBackend, "accept_vpc_peering_connection", _accept),
+        (VPCPeeringConnectionBackend, "delete_vpc_peering_connection", _delete),
+        (Route, "state", property(_route_state)),
+        (VPCPeeringConnections, "describe_vpc_peering_connections", _describe_response),
+    ],
+    on_install=reset,
+    on_uninstall=reset,
+)
+_orig = _patches.original
 
 
 def installed() -> bool:
-    return bool(_saved)
+    return _patches.installed
 
 
 def install() -> None:
     """Patch moto to enforce the rules above. Idempotent."""
-    if _saved:
-        return
-    reset()
-    for owner, name, replacement in _PATCHES:
-        _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
-        _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
-        setattr(owner, name, replacement)
+    _patches.install()
 
 
 def uninstall() -> None:
     """Restore every patched moto attribute. Idempotent. Connections keep the state they show."""
-    for (owner, name), original in reversed(_saved.items()):
-        if original is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-    _saved.clear()
-    reset()
+    _patches.uninstall()

@@ -48,7 +48,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -65,19 +64,17 @@ from moto.ssm.models import Command, SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 from msk_pair.emulator import clock, msk, network_path, profile, strict_ec2
+from msk_pair.emulator.patching import PatchSet
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 PENDING_FRACTION = 0.1
 """The share of ``ssm_command`` an invocation stays ``Pending`` before it is ``InProgress``."""
 DONE = frozenset({"Success", "Failed", "Cancelled", "TimedOut"})
 
-_MISSING = object()
 _CREATED = "_ssm_created_at"  # Instance.__dict__: emulated time of launch
 _SEEN_ONLINE = "_ssm_seen_online"  # Instance.__dict__: it has been Online at least once
 _EMU = "_ssm_emu"  # Command.__dict__: our bookkeeping of the command
 
-_saved: dict[tuple[type, str], Any] = {}
-_resolved: dict[tuple[type, str], Any] = {}
 _lock = threading.Lock()
 
 
@@ -549,43 +546,32 @@ def _attach_role_policy(self: IAMBackend, policy_arn: str, role_name: str) -> No
 
 # -- install / uninstall ------------------------------------------------------------------------
 
-_PATCHES: list[tuple[type, str, Callable[..., Any]]] = [
-    (Instance, "__init__", _instance_init),
-    (InstanceResponse, "run_instances", _run_instances_response),
-    (Command, "_get_instance_ids_from_targets", _targets_instance_ids),
-    (Command, "get_invocation", _get_invocation),
-    (Command, "response_object", _response_object),
-    (SimpleSystemManagerBackend, "send_command", _send_command),
-    (SimpleSystemManagerResponse, "describe_instance_information", _describe_instance_information),
-    (SimpleSystemManagerResponse, "list_command_invocations", _list_command_invocations),
-    (IAMBackend, "attach_role_policy", _attach_role_policy),
-]
-
-
-def _orig(owner: type, name: str) -> Any:
-    return _resolved[(owner, name)]
+_patches = PatchSet(
+    [
+        (Instance, "__init__", _instance_init),
+        (InstanceResponse, "run_instances", _run_instances_response),
+        (Command, "_get_instance_ids_from_targets", _targets_instance_ids),
+        (Command, "get_invocation", _get_invocation),
+        (Command, "response_object", _response_object),
+        (SimpleSystemManagerBackend, "send_command", _send_command),
+        (SimpleSystemManagerResponse, "describe_instance_information", _describe_instance_information),
+        (SimpleSystemManagerResponse, "list_command_invocations", _list_command_invocations),
+        (IAMBackend, "attach_role_policy", _attach_role_policy),
+    ],
+)
+_orig = _patches.original
 
 
 def installed() -> bool:
-    return bool(_saved)
+    return _patches.installed
 
 
 def install() -> None:
     """Patch moto to follow the rules above and forget earlier hooks. Idempotent."""
     reset()
-    if _saved:
-        return
-    for owner, name, replacement in _PATCHES:
-        _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
-        _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
-        setattr(owner, name, replacement)
+    _patches.install()
 
 
 def uninstall() -> None:
     """Restore every patched moto attribute. Idempotent."""
-    for (owner, name), original in reversed(_saved.items()):
-        if original is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-    _saved.clear()
+    _patches.uninstall()

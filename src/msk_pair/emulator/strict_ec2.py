@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from moto.core.utils import utcnow
@@ -50,12 +50,10 @@ from moto.ec2.responses._base_response import EC2BaseResponse
 from moto.iam.models import IAMBackend, iam_backends
 
 from msk_pair.emulator import clock, profile
+from msk_pair.emulator.patching import PatchSet
 
-_MISSING = object()
 _DUE = "_strict_due"  # Instance.__dict__ key: (emulated time, "running" | "terminated")
 _IAM_STAMP = "_strict_changed_at"  # InstanceProfile attribute: emulated time of create / add role
-_saved: dict[tuple[type, str], Any] = {}  # what install() replaced in owner.__dict__ (or _MISSING)
-_resolved: dict[tuple[type, str], Any] = {}  # what the patch wraps (kept after uninstall for calls in flight)
 _local = threading.local()  # .internal: moto's own DeleteVpc may remove the main table and default group
 
 
@@ -244,38 +242,31 @@ def _backend_of_response(response: EC2BaseResponse) -> Any:
     return _settle(_orig(EC2BaseResponse, "ec2_backend").fget(response))
 
 
-_PATCHES: list[tuple[type, str, Callable[..., Any] | property]] = [
-    (Instance, "_state", property(_get_state, _set_state)),
-    (Instance, "terminate", _terminate),
-    (EC2Backend, "run_instances", _run_instances),
-    (EC2Backend, "delete_vpc", _delete_vpc),
-    (EC2Backend, "delete_subnet", _delete_subnet),
-    (EC2Backend, "delete_security_group", _delete_security_group),
-    (EC2Backend, "detach_internet_gateway", _detach_internet_gateway),
-    (EC2Backend, "delete_route_table", _delete_route_table),
-    (EC2BaseResponse, "ec2_backend", property(_backend_of_response)),
-    (IAMBackend, "create_instance_profile", _create_instance_profile),
-    (IAMBackend, "add_role_to_instance_profile", _add_role_to_instance_profile),
-]
-
-
-def _orig(owner: type, name: str) -> Any:
-    """What the patch of ``owner.name`` wraps: the original attribute, inherited from a base if need be."""
-    return _resolved[(owner, name)]
+_patches = PatchSet(
+    [
+        (Instance, "_state", property(_get_state, _set_state)),
+        (Instance, "terminate", _terminate),
+        (EC2Backend, "run_instances", _run_instances),
+        (EC2Backend, "delete_vpc", _delete_vpc),
+        (EC2Backend, "delete_subnet", _delete_subnet),
+        (EC2Backend, "delete_security_group", _delete_security_group),
+        (EC2Backend, "detach_internet_gateway", _detach_internet_gateway),
+        (EC2Backend, "delete_route_table", _delete_route_table),
+        (EC2BaseResponse, "ec2_backend", property(_backend_of_response)),
+        (IAMBackend, "create_instance_profile", _create_instance_profile),
+        (IAMBackend, "add_role_to_instance_profile", _add_role_to_instance_profile),
+    ],
+)
+_orig = _patches.original
 
 
 def installed() -> bool:
-    return bool(_saved)
+    return _patches.installed
 
 
 def install() -> None:
     """Patch moto to enforce the rules above. Idempotent."""
-    if _saved:
-        return
-    for owner, name, replacement in _PATCHES:
-        _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
-        _resolved[(owner, name)] = next((b.__dict__[name] for b in owner.__mro__ if name in b.__dict__), None)
-        setattr(owner, name, replacement)
+    _patches.install()
 
 
 def uninstall() -> None:
@@ -283,9 +274,4 @@ def uninstall() -> None:
 
     Instances caught mid-transition keep the state they show (``pending`` / ``shutting-down``).
     """
-    for (owner, name), original in reversed(_saved.items()):
-        if original is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-    _saved.clear()
+    _patches.uninstall()
