@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -544,50 +545,48 @@ def _cluster_arn_of(response: KafkaResponse) -> str:
     return response.uri_match["clusterArn"]
 
 
-def _batch_associate_scram_secret(self: KafkaResponse) -> str:
-    backend = self.kafka_backend
-    cluster_arn = _cluster_arn_of(self)
-    secret_arns = self._get_param("secretArnList") or []
+def _batch_scram(response: KafkaResponse, change: Callable[[KafkaBackend, str, list[str]], dict | None]) -> str:
+    """BatchAssociate/BatchDisassociateScramSecret: ``change`` applies one secret, or says why not."""
+    backend = response.kafka_backend
+    cluster_arn = _cluster_arn_of(response)
     unprocessed = []
     with _lock:
         cluster = _get_cluster(backend, cluster_arn)
-        state = cluster.state
         associated: list[str] = cluster.__dict__.setdefault(_SECRETS, [])
-        for arn in secret_arns:
-            if state != "ACTIVE":
-                unprocessed.append(
-                    _unprocessed(arn, "InvalidClusterState", f"The cluster is {state}; it must be ACTIVE.")
+        for arn in response._get_param("secretArnList") or []:
+            if cluster.state != "ACTIVE":
+                refused = _unprocessed(
+                    arn, "InvalidClusterState", f"The cluster is {cluster.state}; it must be ACTIVE."
                 )
-                continue
-            problem = _secret_problem(backend.account_id, backend.region_name, arn)
-            if problem:
-                unprocessed.append(_unprocessed(arn, "InvalidSecretArn", problem))
-            elif arn not in associated:
-                associated.append(arn)
+            else:
+                refused = change(backend, arn, associated)
+            if refused:
+                unprocessed.append(refused)
     return json.dumps({"clusterArn": cluster_arn, "unprocessedScramSecrets": unprocessed})
+
+
+def _associate(backend: KafkaBackend, arn: str, associated: list[str]) -> dict | None:
+    problem = _secret_problem(backend.account_id, backend.region_name, arn)
+    if problem:
+        return _unprocessed(arn, "InvalidSecretArn", problem)
+    if arn not in associated:
+        associated.append(arn)
+    return None
+
+
+def _disassociate(backend: KafkaBackend, arn: str, associated: list[str]) -> dict | None:
+    if arn not in associated:
+        return _unprocessed(arn, "SecretNotAssociated", "The secret is not associated with the cluster.")
+    associated.remove(arn)
+    return None
+
+
+def _batch_associate_scram_secret(self: KafkaResponse) -> str:
+    return _batch_scram(self, _associate)
 
 
 def _batch_disassociate_scram_secret(self: KafkaResponse) -> str:
-    backend = self.kafka_backend
-    cluster_arn = _cluster_arn_of(self)
-    secret_arns = self._get_param("secretArnList") or []
-    unprocessed = []
-    with _lock:
-        cluster = _get_cluster(backend, cluster_arn)
-        state = cluster.state
-        associated: list[str] = cluster.__dict__.setdefault(_SECRETS, [])
-        for arn in secret_arns:
-            if state != "ACTIVE":
-                unprocessed.append(
-                    _unprocessed(arn, "InvalidClusterState", f"The cluster is {state}; it must be ACTIVE.")
-                )
-            elif arn in associated:
-                associated.remove(arn)
-            else:
-                unprocessed.append(
-                    _unprocessed(arn, "SecretNotAssociated", "The secret is not associated with the cluster.")
-                )
-    return json.dumps({"clusterArn": cluster_arn, "unprocessedScramSecrets": unprocessed})
+    return _batch_scram(self, _disassociate)
 
 
 def _list_scram_secrets(self: KafkaResponse) -> str:
