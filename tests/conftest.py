@@ -22,6 +22,13 @@ from mskpair_core import aws
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = json.loads((ROOT / "events" / "region-pair.json").read_text())
 REGIONS = [SAMPLE["primary"]["region"], SAMPLE["secondary"]["region"]]
+TEARDOWN_REQUEST = {
+    "deploymentName": SAMPLE["deploymentName"],
+    "mode": "teardown",
+    "primary": {"region": SAMPLE["primary"]["region"]},
+    "secondary": {"region": SAMPLE["secondary"]["region"]},
+}
+"""The teardown entry point's input for the sample deployment."""
 EPOCH = 1_700_000_000.0
 """Where the emulated clock of ``emulated_clock`` and ``moto_world`` starts."""
 DEFAULT_EXTENSIONS: list[ModuleType] = [ext for ext in extensions.ALL if ext is not mock_config]

@@ -28,18 +28,12 @@ import pytest
 from msk_pair.asl import task_states
 from msk_pair.emulator import ssm as ssm_emulator
 from msk_pair.emulator.inventory import inventory
-from tests.conftest import REGIONS, ROOT, leftovers
+from tests.conftest import REGIONS, ROOT, TEARDOWN_REQUEST, leftovers
 
 STATES = task_states(json.loads((ROOT / "statemachine" / "msk_pair.asl.json").read_text()))
 PROVISIONING = [s for s in STATES if not s.teardown]
 TEARDOWN = [s for s in STATES if s.teardown]
 LAST_STATE = "Secondary: wait for verification"  # every resource exists by then
-TEARDOWN_REQUEST = {
-    "deploymentName": "orders-dr",
-    "mode": "teardown",
-    "primary": {"region": "us-east-1"},
-    "secondary": {"region": "us-west-2"},
-}
 
 # What one deployment is made of: no step may make a second one of anything.
 EXPECTED_PER_REGION = {

@@ -13,14 +13,8 @@ from __future__ import annotations
 import copy
 
 from msk_pair.emulator.iam_enforcement import as_list, enforced, function_policies, statements
-from tests.conftest import SAMPLE, leftovers
-
-TEARDOWN = {
-    "mode": "teardown",
-    "deploymentName": SAMPLE["deploymentName"],
-    "primary": {"region": SAMPLE["primary"]["region"]},
-    "secondary": {"region": SAMPLE["secondary"]["region"]},
-}
+from tests.conftest import TEARDOWN_REQUEST as TEARDOWN
+from tests.conftest import leftovers
 
 # Actions that AWS authorizes only against ``Resource: "*"`` (no resource-level
 # permissions in the Service Authorization Reference): Describe*/List* of these

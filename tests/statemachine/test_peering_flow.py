@@ -6,7 +6,7 @@ import boto3
 
 from msk_pair.emulator import peering as peering_emulator
 from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
-from tests.conftest import leftovers
+from tests.conftest import TEARDOWN_REQUEST, leftovers
 
 PORTS = {KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT}
 
@@ -63,12 +63,7 @@ def test_failed_peering_tears_down_both_regions(emu, sample):
 
 def test_teardown_deletes_the_peering_before_the_vpcs(emu, sample):
     assert emu.run(sample).status == "SUCCEEDED"
-    teardown = {
-        "deploymentName": "orders-dr",
-        "mode": "teardown",
-        "primary": {"region": "us-east-1"},
-        "secondary": {"region": "us-west-2"},
-    }
+    teardown = TEARDOWN_REQUEST
     result = emu.run(teardown)
     assert result.status == "SUCCEEDED", result.cause
     names = [e["stateEnteredEventDetails"]["name"] for e in result.events if e["type"].endswith("StateEntered")]

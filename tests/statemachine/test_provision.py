@@ -9,7 +9,7 @@ import pytest
 
 from msk_pair.emulator.inventory import region_inventory
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
-from tests.conftest import REGIONS, leftovers
+from tests.conftest import REGIONS, TEARDOWN_REQUEST, leftovers
 
 
 def test_sample_input_builds_both_networks(emu, sample):
@@ -131,12 +131,7 @@ def test_provisioning_twice_makes_no_duplicates(emu, sample):
 def test_teardown_mode_deletes_a_finished_deployment_and_is_safe_twice(emu, sample):
     assert emu.run(sample).status == "SUCCEEDED"
     assert leftovers() != {}
-    teardown = {
-        "deploymentName": "orders-dr",
-        "mode": "teardown",
-        "primary": {"region": "us-east-1"},
-        "secondary": {"region": "us-west-2"},
-    }
+    teardown = TEARDOWN_REQUEST
     first = emu.run(teardown)
     assert first.status == "SUCCEEDED", first.cause
     assert leftovers() == {}
@@ -187,12 +182,7 @@ def test_teardown_finishes_a_half_gone_deployment(emu, sample):
     boto3.client("ec2", region_name="us-east-1").delete_vpc_peering_connection(
         VpcPeeringConnectionId=out["peering"]["vpcPeeringConnectionId"]
     )
-    teardown = {
-        "deploymentName": "orders-dr",
-        "mode": "teardown",
-        "primary": {"region": "us-east-1"},
-        "secondary": {"region": "us-west-2"},
-    }
+    teardown = TEARDOWN_REQUEST
     done = emu.run(teardown)
     assert done.status == "SUCCEEDED", done.cause
     assert leftovers() == {}
