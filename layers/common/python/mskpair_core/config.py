@@ -19,7 +19,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from aws_lambda_powertools.utilities.parser import BaseModel, parse
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from mskpair_core import catalog
 from mskpair_core.errors import InvalidInput
@@ -128,7 +129,7 @@ def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
     if not isinstance(event, dict):
         raise InvalidInput(f"input: must be a JSON object, got {_json_type(event)}")
     try:
-        request = RequestInput.model_validate(event)
+        request = parse(event=event, model=RequestInput)  # Powertools' parser: pydantic, strict
     except ValidationError as exc:
         raise InvalidInput(_format_validation_error(exc)) from None
 
