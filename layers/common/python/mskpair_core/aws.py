@@ -85,6 +85,21 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+def delete_if_present(gone: frozenset[str] | set[str], call: Any, **kwargs: Any) -> bool:
+    """Run a delete; a resource already gone (an error code in ``gone``) counts as deleted.
+
+    Returns whether the call deleted something. Every teardown step relies on this to be
+    safe to run twice and to finish what a crashed attempt left half done.
+    """
+    try:
+        call(**kwargs)
+        return True
+    except ClientError as exc:
+        if error_code(exc) in gone:
+            return False
+        raise
+
+
 @contextmanager
 def translate_errors(
     transient: frozenset[str] | set[str] = frozenset(),

@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mskpair_core import catalog
-from mskpair_core.aws import client, error_code, translate_errors
+from mskpair_core.aws import client, delete_if_present, error_code, translate_errors
 from mskpair_core.errors import ResourceFailed, Transient
 from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_list, tag_specifications
 
@@ -231,17 +231,6 @@ def ensure_client_iam(*, deployment: str, account_id: str | None = None) -> dict
     }
 
 
-def _ignore(codes: frozenset[str], call: Any, **kwargs: Any) -> bool:
-    """Run a delete; a resource already gone counts as deleted. Returns whether it did something."""
-    try:
-        call(**kwargs)
-        return True
-    except ClientError as exc:
-        if error_code(exc) in codes:
-            return False
-        raise
-
-
 def delete_client_iam(*, deployment: str) -> bool:
     """Delete the client instance profile and role of ``deployment``; each part already gone is fine.
 
@@ -262,10 +251,10 @@ def delete_client_iam(*, deployment: str) -> bool:
             profile = None
         if profile is not None:
             for role in profile.get("Roles", []):
-                did |= _ignore(
+                did |= delete_if_present(
                     gone, iam.remove_role_from_instance_profile, InstanceProfileName=name, RoleName=role["RoleName"]
                 )
-            did |= _ignore(gone, iam.delete_instance_profile, InstanceProfileName=name)
+            did |= delete_if_present(gone, iam.delete_instance_profile, InstanceProfileName=name)
         try:
             inline = iam.list_role_policies(RoleName=name)["PolicyNames"]
             attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
@@ -274,10 +263,10 @@ def delete_client_iam(*, deployment: str) -> bool:
                 raise
             return did
         for policy_name in inline:
-            did |= _ignore(gone, iam.delete_role_policy, RoleName=name, PolicyName=policy_name)
+            did |= delete_if_present(gone, iam.delete_role_policy, RoleName=name, PolicyName=policy_name)
         for policy in attached:
-            did |= _ignore(gone, iam.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
-        did |= _ignore(gone, iam.delete_role, RoleName=name)
+            did |= delete_if_present(gone, iam.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
+        did |= delete_if_present(gone, iam.delete_role, RoleName=name)
     if did:
         LOG.info("deleted client IAM role and instance profile %s", name)
     return did
@@ -378,13 +367,13 @@ def delete_client_security_group(*, deployment: str, role: Role, region: str) ->
                     if any(pair.get("GroupId") == group_id for pair in p.get("UserIdGroupPairs", []))
                 ]
                 if naming and other["GroupId"] != group_id:
-                    _ignore(
+                    delete_if_present(
                         RULE_GONE | GROUP_GONE,
                         ec2.revoke_security_group_ingress,
                         GroupId=other["GroupId"],
                         IpPermissions=naming,
                     )
-            if _ignore(GROUP_GONE, ec2.delete_security_group, GroupId=group_id):
+            if delete_if_present(GROUP_GONE, ec2.delete_security_group, GroupId=group_id):
                 did = True
                 LOG.info("deleted security group %s", group_id)
     return did

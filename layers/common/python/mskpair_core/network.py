@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypedDict
 
-from botocore.exceptions import ClientError
-
-from mskpair_core.aws import client, error_code, translate_errors
+from mskpair_core.aws import client, delete_if_present, translate_errors
 from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_specifications
 
 LOG = logging.getLogger(__name__)
@@ -216,17 +214,6 @@ def create_network(
     }
 
 
-def _ignore_gone(call: Any, **kwargs: Any) -> bool:
-    """Run a delete; a resource that is already gone counts as deleted. Returns whether it did something."""
-    try:
-        call(**kwargs)
-        return True
-    except ClientError as exc:
-        if error_code(exc) in GONE:
-            return False
-        raise
-
-
 def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int]:
     """Delete every tagged network resource of ``deployment``/``role`` in ``region``, in dependency order.
 
@@ -254,30 +241,37 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
                     if any(pair.get("GroupId") in extra_ids for pair in p.get("UserIdGroupPairs", []))
                 ]
                 if naming:
-                    _ignore_gone(ec2.revoke_security_group_ingress, GroupId=group["GroupId"], IpPermissions=naming)
+                    delete_if_present(
+                        GONE, ec2.revoke_security_group_ingress, GroupId=group["GroupId"], IpPermissions=naming
+                    )
             for group in extra:
-                counts["securityGroups"] += _ignore_gone(ec2.delete_security_group, GroupId=group["GroupId"])
+                counts["securityGroups"] += delete_if_present(GONE, ec2.delete_security_group, GroupId=group["GroupId"])
 
         tables = ec2.describe_route_tables(Filters=ec2_filters(deployment, role))["RouteTables"]
         for table in tables:
             for assoc in table.get("Associations", []):
                 if not assoc.get("Main"):
-                    _ignore_gone(ec2.disassociate_route_table, AssociationId=assoc["RouteTableAssociationId"])
-            counts["routeTables"] += _ignore_gone(ec2.delete_route_table, RouteTableId=table["RouteTableId"])
+                    delete_if_present(
+                        GONE, ec2.disassociate_route_table, AssociationId=assoc["RouteTableAssociationId"]
+                    )
+            counts["routeTables"] += delete_if_present(GONE, ec2.delete_route_table, RouteTableId=table["RouteTableId"])
 
         gateways = ec2.describe_internet_gateways(Filters=ec2_filters(deployment, role))["InternetGateways"]
         for igw in gateways:
             for attachment in igw.get("Attachments", []):
-                _ignore_gone(
-                    ec2.detach_internet_gateway, InternetGatewayId=igw["InternetGatewayId"], VpcId=attachment["VpcId"]
+                delete_if_present(
+                    GONE,
+                    ec2.detach_internet_gateway,
+                    InternetGatewayId=igw["InternetGatewayId"],
+                    VpcId=attachment["VpcId"],
                 )
-            counts["internetGateways"] += _ignore_gone(
-                ec2.delete_internet_gateway, InternetGatewayId=igw["InternetGatewayId"]
+            counts["internetGateways"] += delete_if_present(
+                GONE, ec2.delete_internet_gateway, InternetGatewayId=igw["InternetGatewayId"]
             )
 
         for subnet in ec2.describe_subnets(Filters=ec2_filters(deployment, role))["Subnets"]:
-            counts["subnets"] += _ignore_gone(ec2.delete_subnet, SubnetId=subnet["SubnetId"])
+            counts["subnets"] += delete_if_present(GONE, ec2.delete_subnet, SubnetId=subnet["SubnetId"])
 
         for vpc_id in vpc_ids:
-            counts["vpcs"] += _ignore_gone(ec2.delete_vpc, VpcId=vpc_id)
+            counts["vpcs"] += delete_if_present(GONE, ec2.delete_vpc, VpcId=vpc_id)
     return counts
