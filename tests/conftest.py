@@ -3,16 +3,19 @@ the emulator's rules (``emulated_clock``, ``moto_world``; see the ``moto_world``
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from msk_pair.emulator import clock, extensions, mock_config, profile
+from msk_pair.emulator.cfn import load_template, managed_policies
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.engine import Emulator
 from msk_pair.emulator.inventory import inventory
@@ -59,6 +62,15 @@ def sample() -> dict:
 def emu():
     with Emulator(root=ROOT, profile=FAST) as emulator:
         yield emulator
+
+
+def make_client_role_boundary() -> str:
+    """The template's ClientRoleBoundary, made in moto as the stack would make it; returns its ARN."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    arn, document = managed_policies(load_template(ROOT))["ClientRoleBoundary"]
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_policy(PolicyName=arn.rsplit("/", 1)[1], PolicyDocument=json.dumps(document))
+    return arn
 
 
 def leftovers(deployment: str = SAMPLE["deploymentName"], regions: list[str] = REGIONS) -> dict:

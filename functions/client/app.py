@@ -4,6 +4,8 @@ Event: ``{"config", "role", "network", "cluster", "scram", "clientIam", "client"
 The SCRAM password is never in an event or a command: the scripts fetch it on the machine.
 """
 
+import os
+
 from mskpair_core import client_machine as cm
 from mskpair_core.observability import task
 
@@ -14,7 +16,9 @@ def _region(event):
 
 @task("create-client-role")
 def create_iam(event, context):
-    return cm.ensure_client_iam(deployment=event["config"]["deploymentName"])
+    return cm.ensure_client_iam(
+        deployment=event["config"]["deploymentName"], boundary_arn=os.environ["CLIENT_ROLE_BOUNDARY_ARN"]
+    )
 
 
 @task("create-client-security-group")

@@ -21,6 +21,7 @@ from mskpair_core import client_machine as cm
 from mskpair_core import peering as pair
 from mskpair_core.network import availability_zones, create_network
 from mskpair_core.subnets import plan_subnets
+from tests.conftest import make_client_role_boundary
 
 DEPLOYMENT = "orders-dr"
 A, B = "us-east-1", "us-west-2"
@@ -81,7 +82,7 @@ def build(vc: VirtualClock, *, peer: bool = True, accept: bool = True) -> World:
         )["clusterArn"]
         for role, n in net.items()
     }
-    iam = cm.ensure_client_iam(deployment=DEPLOYMENT)
+    iam = cm.ensure_client_iam(deployment=DEPLOYMENT, boundary_arn=make_client_role_boundary())
     vc.advance(PROFILE.instance_profile_propagation)
     group = cm.ensure_client_security_group(deployment=DEPLOYMENT, role="primary", network=net["primary"])
     client = cm.launch_client(

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from msk_pair.emulator import ssm, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
+from msk_pair.emulator.iam_reference import action_spec
 from msk_pair.emulator.profile import LatencyProfile
 from mskpair_core import catalog
 from mskpair_core import client_machine as cm
@@ -18,6 +19,7 @@ from mskpair_core.errors import ResourceFailed, ResourceInUse, Transient
 from mskpair_core.network import availability_zones, create_network, delete_network
 from mskpair_core.subnets import plan_subnets
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
+from tests.conftest import make_client_role_boundary
 
 REGION = "us-east-1"
 DEPLOYMENT = "orders-dr"
@@ -50,7 +52,7 @@ def network(vclock: VirtualClock) -> dict[str, Any]:
 
 @pytest.fixture
 def iam_profile(vclock: VirtualClock) -> dict[str, str]:
-    made = cm.ensure_client_iam(deployment=DEPLOYMENT)
+    made = cm.ensure_client_iam(deployment=DEPLOYMENT, boundary_arn=make_client_role_boundary())
     vclock.advance(PROFILE.instance_profile_propagation)
     return made
 
@@ -106,8 +108,8 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
 
 
 def test_iam_is_made_once_tagged_and_least_privilege(vclock: VirtualClock) -> None:
-    first = cm.ensure_client_iam(deployment=DEPLOYMENT)
-    second = cm.ensure_client_iam(deployment=DEPLOYMENT)
+    first = cm.ensure_client_iam(deployment=DEPLOYMENT, boundary_arn=make_client_role_boundary())
+    second = cm.ensure_client_iam(deployment=DEPLOYMENT, boundary_arn=make_client_role_boundary())
     assert first == second
     assert first["roleName"] == first["instanceProfileName"] == f"msk-pair-{DEPLOYMENT}-client"
 
@@ -125,6 +127,8 @@ def test_iam_is_made_once_tagged_and_least_privilege(vclock: VirtualClock) -> No
     ):
         assert {t["Key"]: t["Value"] for t in tags}.items() >= {DEPLOYMENT_TAG: DEPLOYMENT, ROLE_TAG: "shared"}.items()
 
+    role = iam.get_role(RoleName=first["roleName"])["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == make_client_role_boundary()
     attached = iam.list_attached_role_policies(RoleName=first["roleName"])["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
     assert iam.list_role_policies(RoleName=first["roleName"])["PolicyNames"] == [cm.INLINE_POLICY_NAME]
@@ -135,6 +139,10 @@ def test_iam_is_made_once_tagged_and_least_privilege(vclock: VirtualClock) -> No
         stmt_actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         actions |= set(stmt_actions)
         assert all("*" not in a for a in stmt_actions)
+        if all(not action_spec(a).has_resource_types for a in stmt_actions):
+            # Service Authorization Reference: no resource type (kafka:GetBootstrapBrokers) -> "*" only
+            assert statement["Resource"] == "*" and "Condition" not in statement
+            continue
         assert ":123456789012:" in statement["Resource"]
         assert statement["Condition"]["StringEquals"] == {f"aws:ResourceTag/{DEPLOYMENT_TAG}": DEPLOYMENT}
     assert actions == {
@@ -231,7 +239,7 @@ def test_relaunch_makes_no_second_instance(network: dict[str, Any], iam_profile:
 def test_new_instance_profile_is_transient_then_usable(
     vclock: VirtualClock, network: dict[str, Any], group: str
 ) -> None:
-    made = cm.ensure_client_iam(deployment=DEPLOYMENT)
+    made = cm.ensure_client_iam(deployment=DEPLOYMENT, boundary_arn=make_client_role_boundary())
     with pytest.raises(Transient, match="instance profile"):
         _launch(network, made, group)
     vclock.advance(PROFILE.instance_profile_propagation)

@@ -33,10 +33,9 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-import yaml
-
 from msk_pair.emulator import clock as clock_mod
 from msk_pair.emulator import profile as profile_mod
+from msk_pair.emulator.cfn import load_template, managed_policies, resolve, resource_refs
 from msk_pair.emulator.faults import FaultPlan
 
 ACCOUNT_ID = "123456789012"
@@ -56,31 +55,6 @@ def project_root() -> Path:
     return Path.cwd()
 
 
-# -- template ---------------------------------------------------------------------
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that understands CloudFormation short-form tags (!Ref, !GetAtt, !Sub...)."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template(root: Path) -> dict[str, Any]:
-    return yaml.load((root / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-
-
 @dataclass
 class FunctionSpec:
     logical_id: str
@@ -91,19 +65,26 @@ class FunctionSpec:
 
 
 def template_functions(template: dict[str, Any], root: Path) -> dict[str, FunctionSpec]:
+    """The template's functions. Environment values that reference a parameter (``!Ref LogLevel``) are left
+    to the emulator's own settings; those that reference a resource it makes (a managed policy) are resolved."""
     globals_ = template.get("Globals", {}).get("Function", {})
     env = globals_.get("Environment", {}).get("Variables", {})
+    refs = resource_refs(template)
     specs = {}
     for logical_id, res in template["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
         variables = {**env, **props.get("Environment", {}).get("Variables", {})}
+        resolved = {
+            k: resolve(v, refs=refs) if isinstance(v, dict) and v.get("Ref") in refs else v
+            for k, v in variables.items()
+        }
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=root / props["CodeUri"],
             handler=props["Handler"],
-            environment={k: v for k, v in variables.items() if isinstance(v, str)},
+            environment={k: v for k, v in resolved.items() if isinstance(v, str)},
             timeout=float(props.get("Timeout", globals_.get("Timeout", 3))),
         )
     return specs
@@ -337,6 +318,8 @@ class Emulator:
 
         aws.reset_clients()
         self._undo.append(aws.reset_clients)
+        self._create_managed_policies()
+        self._set_function_environment()
         self._create_state_machine()
 
     def stop(self) -> None:
@@ -417,6 +400,30 @@ class Emulator:
         for ext in extensions.ALL:
             ext.install()
             self._undo.append(ext.uninstall)
+
+    def _create_managed_policies(self) -> None:
+        """The template's AWS::IAM::ManagedPolicy resources, made in moto (a permissions boundary, say)."""
+        import boto3
+
+        iam = boto3.client("iam", region_name=self.region)
+        for arn, document in managed_policies(self.template, self.region).values():
+            iam.create_policy(PolicyName=arn.rsplit("/", 1)[1], PolicyDocument=json.dumps(document))
+
+    def _set_function_environment(self) -> None:
+        """The functions' own environment variables (beyond Powertools'), in this process.
+
+        On Lambda each function has its own environment; here every handler runs in this process, so
+        the variables are the union of the functions' (a name with two different values is refused).
+        """
+        shared = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+        values: dict[str, str] = {}
+        for spec in self.functions.values():
+            for name, value in spec.environment.items():
+                if name in shared:
+                    continue
+                if values.setdefault(name, value) != value:
+                    raise ValueError(f"environment variable {name} has two values across functions")
+        self._setenv(values)
 
     def _create_state_machine(self) -> None:
         import boto3

@@ -51,7 +51,6 @@ because moto makes none; those statements are checked only statically.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import threading
@@ -60,64 +59,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-ACCOUNT_ID = "123456789012"
-PARTITION = "aws"
-STACK_REGION = "us-east-1"
-STACK_NAME = "msk-pair"
-
-
-# -- the template's policies ------------------------------------------------------------
-def _pseudo(region: str) -> dict[str, str]:
-    return {
-        "AWS::Partition": PARTITION,
-        "AWS::AccountId": ACCOUNT_ID,
-        "AWS::Region": region,
-        "AWS::StackName": STACK_NAME,
-        "AWS::URLSuffix": "amazonaws.com",
-    }
-
-
-def resolve(value: Any, region: str = STACK_REGION) -> Any:
-    """Resolve ``Fn::Sub``/``Ref`` of pseudo parameters inside a policy, as CloudFormation would."""
-    if isinstance(value, list):
-        return [resolve(v, region) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"Fn::Sub"}:
-        arg = value["Fn::Sub"]
-        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], resolve(arg[1], region))
-        names = {**_pseudo(region), **extra}
-
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in names:
-                raise ValueError(f"cannot resolve ${{{name}}} in a function policy")
-            return str(names[name])
-
-        return re.sub(r"\$\{([^}!]+)\}", sub, text)
-    if set(value) == {"Ref"}:
-        if value["Ref"] not in _pseudo(region):
-            raise ValueError(f"cannot resolve Ref {value['Ref']} in a function policy")
-        return _pseudo(region)[value["Ref"]]
-    if set(value) == {"Fn::Join"}:
-        sep, parts = value["Fn::Join"]
-        return sep.join(str(p) for p in resolve(parts, region))
-    return {k: resolve(v, region) for k, v in value.items()}
-
-
-def function_policies(template: dict[str, Any], region: str = STACK_REGION) -> dict[str, list[dict[str, Any]]]:
-    """Each function's inline policy documents, resolved. SAM policy templates are refused (none are used)."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for logical_id, res in template["Resources"].items():
-        if res.get("Type") != "AWS::Serverless::Function":
-            continue
-        docs = []
-        for policy in res["Properties"].get("Policies", []):
-            if not (isinstance(policy, dict) and "Statement" in policy):
-                raise ValueError(f"{logical_id}: only inline policy documents are supported, not {policy!r}")
-            docs.append(resolve(copy.deepcopy(policy), region))
-        out[logical_id] = docs
-    return out
+from msk_pair.emulator import iam_reference as reference
+from msk_pair.emulator.cfn import (  # noqa: F401 - re-exported for the tests
+    ACCOUNT_ID,
+    PARTITION,
+    STACK_NAME,
+    STACK_REGION,
+    function_policies,
+    managed_policies,
+    resolve,
+)
 
 
 def statements(docs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -168,6 +119,7 @@ EC2_ID_TYPES = {
 EC2_BY_PARAM: dict[str, list[tuple[str, str]]] = {
     "DeleteVpc": [("VpcId", "vpc")],
     "ModifyVpcAttribute": [("VpcId", "vpc")],
+    "DescribeVpcAttribute": [("VpcId", "vpc")],
     "DeleteSubnet": [("SubnetId", "subnet")],
     "DeleteInternetGateway": [("InternetGatewayId", "internet-gateway")],
     "AttachInternetGateway": [("InternetGatewayId", "internet-gateway"), ("VpcId", "vpc")],
@@ -235,9 +187,18 @@ def request_resources(req: Request) -> list[Resource]:
         for name, kind in existing:
             for ident in as_list(p.get(name) or []):
                 found.append(ec2(kind, ident))
+        if op == "RunInstances":  # the subnet and groups may come inside NetworkInterfaces
+            for nic in p.get("NetworkInterfaces") or []:
+                found += [ec2("subnet", nic["SubnetId"])] if nic.get("SubnetId") else []
+                found += [ec2("security-group", g) for g in nic.get("Groups") or []]
         if op == "CreateVpcPeeringConnection" and p.get("PeerVpcId"):
             peer_region = p.get("PeerRegion") or region
             found.append(Resource(_arn("ec2", peer_region, f"vpc/{p['PeerVpcId']}")))
+        if op == "AcceptVpcPeeringConnection":
+            # Service Authorization Reference: AcceptVpcPeeringConnection needs vpc* (the accepter VPC)
+            # as well as vpc-peering-connection*.
+            vpc = _accepter_vpc_of(region, p.get("VpcPeeringConnectionId", ""))
+            found.append(ec2("vpc", vpc) if vpc else Resource(_arn("ec2", region, "vpc/?"), unresolved=True))
         return found or [Resource("*")]
     if req.service == "kafka":
         if op == "CreateClusterV2" or (op == "TagResource" and p.get("ClusterName")):  # tag-on-create
@@ -252,6 +213,8 @@ def request_resources(req: Request) -> list[Resource]:
             return [Resource(name)]
         return [Resource(_arn("secretsmanager", region, f"secret:{name}-AbCdEf"), new="SecretId" not in p)]
     if req.service == "kms":
+        if p.get("_new_key"):  # kms:TagResource checked for CreateKey's Tags: on the key being made
+            return [Resource(_arn("kms", region, "key/new"), new=True)]
         found = []
         if p.get("AliasName"):
             found.append(Resource(_arn("kms", region, p["AliasName"])))
@@ -264,9 +227,12 @@ def request_resources(req: Request) -> list[Resource]:
         return found or [Resource("*")]
     if req.service == "iam":
         found = []
-        if p.get("InstanceProfileName"):
+        # Each named resource of a type the reference lists for the action (AddRoleToInstanceProfile names a
+        # role but is authorized on the profile; the role is its dependent iam:PassRole).
+        kinds = {rt.name for rt in reference.action_spec(req.action).resource_types}
+        if p.get("InstanceProfileName") and "instance-profile" in kinds:
             found.append(Resource(f"arn:{PARTITION}:iam::{ACCOUNT_ID}:instance-profile/{p['InstanceProfileName']}"))
-        if p.get("RoleName") and op != "AddRoleToInstanceProfile":  # that one is authorized on the profile
+        if p.get("RoleName") and "role" in kinds:
             found.append(Resource(f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{p['RoleName']}"))
         if op == "PassRole":
             found = [Resource(p["RoleArn"])]
@@ -305,6 +271,13 @@ def _route_table_of(region: str, association_id: str) -> str | None:
     return None
 
 
+def _accepter_vpc_of(region: str, peering_id: str) -> str | None:
+    from moto.ec2.models import ec2_backends
+
+    pcx = ec2_backends[ACCOUNT_ID][region].vpc_pcxs.get(peering_id)
+    return pcx.peer_vpc.id if pcx is not None and pcx.peer_vpc is not None else None
+
+
 def _kms_key_arn(region: str, key: str) -> str | None:
     if key.startswith("arn:") and ":key/" in key:
         return key
@@ -337,9 +310,14 @@ def request_tags(req: Request, resource: Resource | None = None) -> dict[str, st
 
 
 def resource_tags(resource: Resource, req: Request) -> dict[str, str] | None:
-    """Tags moto holds for an existing resource (``None``: not found or not a taggable resource)."""
+    """Tags moto holds for an existing resource (``None``: not found, not taggable, or still to be made).
+
+    A resource the request creates has no ``aws:ResourceTag`` yet: only ``aws:RequestTag`` describes it
+    (IAM User Guide, "Controlling access to AWS resources using tags": aws:ResourceTag compares "the tag
+    key-value pair ... attached to the resource"; EC2 User Guide: for a create, use aws:RequestTag).
+    """
     if resource.new:
-        return request_tags(req, resource)
+        return None
     arn = resource.arn
     if arn == "*":
         return None
@@ -360,6 +338,18 @@ def resource_tags(resource: Resource, req: Request) -> dict[str, str] | None:
 
             listed = kms_backends[ACCOUNT_ID][region].list_resource_tags(arn.rsplit("/", 1)[1])
             return {t["TagKey"]: t["TagValue"] for t in listed["Tags"]}
+        if service == "secretsmanager":
+            from moto.secretsmanager.models import secretsmanager_backends
+
+            secret = secretsmanager_backends[ACCOUNT_ID][region].secrets[arn]
+            return {t["Key"]: t["Value"] for t in secret.tags or []}
+        if service == "iam":
+            from moto.iam.models import iam_backends
+
+            backend = iam_backends[ACCOUNT_ID][PARTITION]
+            kind, name = parts[5].split("/", 1)
+            found = backend.get_role(name.rsplit("/", 1)[-1]) if kind == "role" else backend.get_instance_profile(name)
+            return {t["Key"]: t["Value"] for t in found.tags or []}
     except Exception:
         return None
     return None
@@ -377,6 +367,7 @@ EVALUATED_KEYS = {
     "iam:PassedToService",
     "iam:AWSServiceName",
     "iam:PolicyARN",
+    "iam:PermissionsBoundary",
     "kms:ViaService",
     "ec2:CreateAction",
 }
@@ -415,7 +406,28 @@ _STRING_OPS = {
 }
 
 
-def conditions_hold(statement: dict[str, Any], req: Request, resource: Resource, unevaluated: set[str]) -> bool:
+def _evaluated(key: str) -> bool:
+    lower = key.lower()
+    return lower.startswith(tuple(k.lower() for k in EVALUATED_KEY_PREFIXES)) or lower in {
+        k.lower() for k in EVALUATED_KEYS
+    }
+
+
+def conditions_hold(
+    statement: dict[str, Any],
+    req: Request,
+    resource: Resource,
+    unevaluated: set[str],
+    resource_type: str | None = None,
+) -> bool:
+    """Whether every condition of the statement holds for this request and resource.
+
+    A key the Service Authorization Reference does not list for the action (or the resource type) is
+    absent from the request context, as on AWS: a condition on it holds only for ``...IfExists``,
+    negated operators and ``Null: true``. A listed key the emulator cannot compute is recorded in
+    ``unevaluated`` and taken to hold (tests assert none is left).
+    """
+    spec = reference.action_spec(req.action)
     for operator, block in (statement.get("Condition") or {}).items():
         base = operator.removesuffix("IfExists")
         if_exists = operator.endswith("IfExists")
@@ -423,10 +435,11 @@ def conditions_hold(statement: dict[str, Any], req: Request, resource: Resource,
         if ":" in base:  # ForAnyValue:/ForAllValues:
             qualifier, base = base.split(":", 1)
         for key, expected in block.items():
-            if not (key.lower().startswith(tuple(k.lower() for k in EVALUATED_KEY_PREFIXES)) or key in EVALUATED_KEYS):
+            supported = reference.supports_condition_key(spec, resource_type, key)
+            if supported and not _evaluated(key):
                 unevaluated.add(f"{req.action}: {operator} {key}")
                 continue
-            actual = context_value(key, req, resource)
+            actual = context_value(key, req, resource) if supported else None
             if base == "Null":
                 if (actual is None) != (str(as_list(expected)[0]).lower() == "true"):
                     return False
@@ -465,10 +478,49 @@ class Decision:
     denied_resource: str | None = None
 
 
+class EmulatorGap(AssertionError):
+    """The emulator cannot authorize a call the way AWS would (a resource or a rule it does not model).
+
+    Raised instead of guessing: a gap must fail a test, never let a call through that AWS would refuse.
+    """
+
+
+def typed_resources(req: Request) -> list[tuple[str | None, Resource]]:
+    """The resources AWS authorizes ``req`` against, each with its reference resource type.
+
+    An action without resource types is authorized against ``*`` only. Otherwise every resource
+    must be one of the action's types, and every type the reference marks required must be there
+    (or one of a documented set of alternatives): else the emulator has a gap (:class:`EmulatorGap`).
+    """
+    spec = reference.action_spec(req.action)
+    if not spec.has_resource_types:
+        return [(None, Resource("*"))]
+    typed: list[tuple[str | None, Resource]] = []
+    for resource in request_resources(req):
+        kind = reference.classify(spec, resource.arn) if resource.arn != "*" else None
+        if kind is None and not resource.unresolved:
+            raise EmulatorGap(
+                f"{req.action}: cannot tell which of its resource types "
+                f"({', '.join(rt.name for rt in spec.resource_types)}) {resource.arn} is"
+            )
+        typed.append((kind, resource))
+    present = {kind for kind, res in typed if kind} | (
+        set(spec.required_types) if any(res.unresolved for _, res in typed) else set()
+    )
+    required = set(spec.required_types)
+    alternatives = reference.ALTERNATIVE_RESOURCE_TYPES.get(spec.action)
+    if alternatives and alternatives[0] & present:
+        required -= alternatives[0]
+    missing = required - present
+    if missing:
+        raise EmulatorGap(f"{req.action}: the request's {', '.join(sorted(missing))} resource is not modelled")
+    return typed
+
+
 def evaluate(docs: list[dict[str, Any]], req: Request, unevaluated: set[str] | None = None) -> Decision:
     """AWS's identity-policy logic for one request: every resource must be allowed, and none denied."""
     unevaluated = set() if unevaluated is None else unevaluated
-    for resource in request_resources(req):
+    for kind, resource in typed_resources(req):
         allowed = False
         for st in statements(docs):
             if not _matches(st, "Action", req.action, case=False):
@@ -476,7 +528,7 @@ def evaluate(docs: list[dict[str, Any]], req: Request, unevaluated: set[str] | N
             if not resource.unresolved:  # an unresolved resource: the action alone decides
                 if not _matches(st, "Resource", resource.arn, case=True):
                     continue
-                if not conditions_hold(st, req, resource, unevaluated):
+                if not conditions_hold(st, req, resource, unevaluated, kind):
                     continue
             if st["Effect"] == "Deny":
                 return Decision(False, resource.arn)
@@ -486,27 +538,41 @@ def evaluate(docs: list[dict[str, Any]], req: Request, unevaluated: set[str] | N
     return Decision(True)
 
 
-# Creates whose ``Tags`` also need the service's tagging permission (documented for each service).
+# Creates whose ``Tags`` also need the service's tagging permission (outside the reference's dependent
+# actions; each documented by the service):
 TAG_ON_CREATE = {
-    "kms:CreateKey": "TagResource",
+    # Secrets Manager API reference, CreateSecret: "To add tags ..., you must also have
+    # secretsmanager:TagResource".
     "secretsmanager:CreateSecret": "TagResource",
+    # IAM User Guide, "Permissions required to tag IAM resources": CreateRole/CreateInstanceProfile with
+    # Tags need iam:TagRole / iam:TagInstanceProfile.
     "iam:CreateRole": "TagRole",
     "iam:CreateInstanceProfile": "TagInstanceProfile",
+    # MSK developer guide, "Tag-based access control": CreateClusterV2 with Tags is also authorized as
+    # kafka:TagResource (conservative reading; the reference lists aws:RequestTag on both).
     "kafka:CreateClusterV2": "TagResource",
 }
+
+KAFKA_SERVICE_LINKED_ROLE = "aws-service-role/kafka.amazonaws.com/AWSServiceRoleForKafka"
 
 
 class ImpliedCreateTags(Request):
     """``ec2:CreateTags`` implied by ``TagSpecifications``: authorized on the new resource."""
 
 
-def implied_requests(req: Request) -> list[Request]:
-    """Permissions AWS checks on top of the action itself."""
-    extra: list[Request] = []
-    if req.service == "ec2" and req.params.get("TagSpecifications"):
+def _dependent_requests(req: Request, dependent: str) -> list[Request]:
+    """The requests IAM evaluates for ``dependent``, a dependent action of ``req`` that applies."""
+    service, operation = dependent.split(":", 1)
+    p = req.params
+
+    def one(params: dict[str, Any], context: dict[str, list[str]] | None = None, region: str = req.region) -> Request:
+        return Request(service=service, operation=operation, region=region, params=params, context=context or {})
+
+    if dependent == "ec2:CreateTags":
+        extra: list[Request] = []
         for res in request_resources(req):
             kind = res.arn.rsplit(":", 1)[-1].split("/")[0]
-            tagged = [s for s in req.params["TagSpecifications"] if s.get("ResourceType") == kind]
+            tagged = [s for s in p.get("TagSpecifications") or [] if s.get("ResourceType") == kind]
             if res.new and tagged:
                 extra.append(
                     ImpliedCreateTags(
@@ -517,6 +583,77 @@ def implied_requests(req: Request) -> list[Request]:
                         context={"ec2:CreateAction": [req.operation]},
                     )
                 )
+        return extra
+    if dependent == "iam:PassRole" and req.action == "ec2:RunInstances":
+        role = _profile_role_arn(p["IamInstanceProfile"])
+        # IAM User Guide, "Grant a user permissions to pass a role": iam:PassedToService is the service the
+        # role is passed to, ec2.amazonaws.com for an instance profile.
+        return [one({"RoleArn": role}, {"iam:PassedToService": ["ec2.amazonaws.com"]})] if role else []
+    if dependent == "iam:PassRole" and req.action == "iam:AddRoleToInstanceProfile":
+        # No iam:PassedToService here: the role is not passed to a service yet, so a policy that requires
+        # one would not match on AWS either.
+        return [one({"RoleArn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{p['RoleName']}"})]
+    if req.action in ("kafka:CreateClusterV2", "kafka:DeleteCluster") and service == "ec2":
+        if dependent != "ec2:DescribeVpcAttribute":
+            return [one({})]  # no resource types: authorized against "*"
+        vpc = _cluster_vpc(req)  # vpc*: the cluster's VPC
+        return [one({"VpcId": vpc})] if vpc else []
+    if req.action == "kafka:CreateClusterV2" and dependent == "iam:CreateServiceLinkedRole":
+        return [one({"AWSServiceName": "kafka.amazonaws.com"}, {"iam:AWSServiceName": ["kafka.amazonaws.com"]})]
+    if req.action == "kafka:CreateClusterV2" and dependent in ("iam:AttachRolePolicy", "iam:PutRolePolicy"):
+        return [one({"RoleName": KAFKA_SERVICE_LINKED_ROLE})]
+    if req.action in ("kafka:BatchAssociateScramSecret", "kafka:BatchDisassociateScramSecret"):
+        return [one({"KeyId": key}) for key in _secret_keys(req.region, p.get("SecretArnList") or [])]
+    if dependent == "kms:TagResource" and req.action == "kms:CreateKey":
+        return [one({**p, "_new_key": True}, req.context)]
+    raise EmulatorGap(f"{req.action}: no model of its dependent action {dependent}")
+
+
+def _cluster_vpc(req: Request) -> str | None:
+    """The VPC of the cluster a kafka request creates (its client subnets) or names (ClusterArn)."""
+    from moto.ec2.models import ec2_backends
+    from moto.kafka.models import kafka_backends
+
+    subnets = req.params.get("Provisioned", {}).get("BrokerNodeGroupInfo", {}).get("ClientSubnets") or []
+    if not subnets and req.params.get("ClusterArn"):
+        cluster = kafka_backends[ACCOUNT_ID][req.region].clusters.get(req.params["ClusterArn"])
+        subnets = ((getattr(cluster, "broker_node_group_info", None) or {}).get("clientSubnets")) or []
+    ec2 = ec2_backends[ACCOUNT_ID][req.region]
+    for subnet_id in subnets:
+        found = [s for s in ec2.describe_subnets() if s.id == subnet_id]
+        if found:
+            return found[0].vpc_id
+    return None
+
+
+def _secret_keys(region: str, secret_arns: list[str]) -> list[str]:
+    """The KMS key ARNs of these secrets (what MSK makes a grant on to read them)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    keys = []
+    for arn in secret_arns:
+        secret = secretsmanager_backends[ACCOUNT_ID][region].secrets.get(arn)
+        key = getattr(secret, "kms_key_id", None)
+        if key:
+            keys.append(_kms_key_arn(region, key) or key)
+    return keys
+
+
+def implied_requests(req: Request) -> list[Request]:
+    """Permissions AWS checks on top of the action itself: its dependent actions (Service Authorization
+    Reference, interpreted in :mod:`msk_pair.emulator.iam_reference`) and tag-on-create."""
+    extra: list[Request] = []
+    spec = reference.action_spec(req.action)
+    for dependent in spec.dependent_actions:
+        rule = reference.dependent_rule(spec.action, dependent)
+        if rule is None:
+            raise EmulatorGap(
+                f"{spec.action}: the reference lists the dependent action {dependent}, and the emulator has no "
+                "decision for it (add it to iam_reference.DEPENDENT_ACTIONS with its AWS source)"
+            )
+        if isinstance(rule(req.params), reference.NotApplicable):
+            continue
+        extra.extend(_dependent_requests(req, dependent))
     tag_on_create = TAG_ON_CREATE.get(req.action)
     if tag_on_create and req.params.get("Tags"):
         extra.append(
@@ -528,18 +665,6 @@ def implied_requests(req: Request) -> list[Request]:
                 context=req.context,
             )
         )
-    if req.service == "ec2" and req.operation == "RunInstances" and req.params.get("IamInstanceProfile"):
-        role = _profile_role_arn(req.params["IamInstanceProfile"])
-        if role:
-            extra.append(
-                Request(
-                    service="iam",
-                    operation="PassRole",
-                    region=req.region,
-                    params={"RoleArn": role},
-                    context={"iam:PassedToService": ["ec2.amazonaws.com"]},
-                )
-            )
     return extra
 
 
@@ -557,13 +682,37 @@ def _profile_role_arn(profile: dict[str, str]) -> str | None:
     return found.roles[0].arn if found.roles else None
 
 
+def _role_boundary(role_name: str | None) -> list[str] | None:
+    if not role_name:
+        return None
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[ACCOUNT_ID][PARTITION].get_role(role_name)
+    except Exception:
+        return None
+    boundary = (getattr(role, "permissions_boundary", None) or {}).get("PermissionsBoundaryArn")
+    return [boundary] if boundary else None
+
+
 def request_context(service: str, operation: str, params: dict[str, Any]) -> dict[str, list[str]]:
-    """Request-wide condition keys that come from the parameters."""
+    """Request-wide condition keys that come from the parameters (or, for iam:PermissionsBoundary on an
+    existing role, from the role: IAM User Guide, "IAM JSON policy elements: Condition": the ARN of the
+    boundary of the role being changed)."""
     ctx: dict[str, list[str]] = {}
     if service == "iam" and params.get("AWSServiceName"):
         ctx["iam:AWSServiceName"] = [params["AWSServiceName"]]
     if service == "iam" and params.get("PolicyArn"):
         ctx["iam:PolicyARN"] = [params["PolicyArn"]]
+    if service == "iam" and operation == "CreateRole":
+        if params.get("PermissionsBoundary"):
+            ctx["iam:PermissionsBoundary"] = [params["PermissionsBoundary"]]
+    elif service == "iam" and operation == "PutRolePermissionsBoundary":
+        ctx["iam:PermissionsBoundary"] = [params["PermissionsBoundary"]]
+    elif service == "iam":
+        boundary = _role_boundary(params.get("RoleName"))
+        if boundary:
+            ctx["iam:PermissionsBoundary"] = boundary
     return ctx
 
 
@@ -626,6 +775,7 @@ class IamEnforcement:
         self.checks: list[Check] = []
         self.signed: list[tuple[str, str]] = []  # (function, operation) signed with a function's key
         self.unevaluated: set[str] = set()
+        self.gaps: list[str] = []  # calls the emulator could not authorize as AWS would (EmulatorGap)
         self._undo: list[Any] = []
         self._lock = threading.Lock()
 
@@ -737,12 +887,21 @@ class IamEnforcement:
             service = SIGNING_TO_IAM_PREFIX.get(iam_request._service, iam_request._service)
             params = _parse_params(response)
             req = Request(service, action, iam_request._region, params, request_context(service, action, params))
-            for one in [req, *implied_requests(req)]:
-                decision = evaluate(docs, one, enforcement.unevaluated)
+            try:
+                requests = [req, *implied_requests(req)]
+            except EmulatorGap as gap:
+                enforcement.gaps.append(str(gap))
+                raise
+            for one in requests:
+                try:
+                    decision = evaluate(docs, one, enforcement.unevaluated)
+                except EmulatorGap as gap:
+                    enforcement.gaps.append(str(gap))
+                    raise
                 check = Check(
                     function,
                     one.action,
-                    [r.arn for r in request_resources(one)],
+                    [r.arn for _, r in typed_resources(one)],
                     decision.allowed,
                     decision.denied_resource,
                 )

@@ -121,9 +121,17 @@ def client_inline_policy(*, deployment: str, account_id: str, partition: str = "
             {
                 "Sid": "ReadDeploymentClusters",
                 "Effect": "Allow",
-                "Action": ["kafka:DescribeCluster", "kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"],
+                "Action": ["kafka:DescribeCluster", "kafka:DescribeClusterV2"],
                 "Resource": f"arn:{partition}:kafka:*:{account_id}:cluster/{deployment}-*/*",
                 "Condition": tagged,
+            },
+            {
+                # Service Authorization Reference, kafka: GetBootstrapBrokers has no resource type (and no
+                # condition key), so only "Resource": "*" can allow it. It reveals host names, no secret.
+                "Sid": "ReadBootstrapBrokers",
+                "Effect": "Allow",
+                "Action": "kafka:GetBootstrapBrokers",
+                "Resource": "*",
             },
             {
                 "Sid": "ReadDeploymentScramSecrets",
@@ -147,7 +155,7 @@ def client_inline_policy(*, deployment: str, account_id: str, partition: str = "
     }
 
 
-def _get_or_create_role(iam: Any, deployment: str, name: str) -> dict[str, Any]:
+def _get_or_create_role(iam: Any, deployment: str, name: str, boundary_arn: str) -> dict[str, Any]:
     try:
         return iam.get_role(RoleName=name)["Role"]
     except ClientError as exc:
@@ -158,6 +166,7 @@ def _get_or_create_role(iam: Any, deployment: str, name: str) -> dict[str, Any]:
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(_trust_policy()),
             Description=f"msk-pair {deployment}: Kafka client machines (SSM managed, reads this deployment only)",
+            PermissionsBoundary=boundary_arn,
             Tags=tag_list(deployment, "shared", name),
         )["Role"]
         LOG.info("created IAM role %s", name)
@@ -184,8 +193,13 @@ def _get_or_create_profile(iam: Any, deployment: str, name: str) -> dict[str, An
     return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
 
 
-def ensure_client_iam(*, deployment: str, account_id: str | None = None) -> dict[str, str]:
+def ensure_client_iam(*, deployment: str, boundary_arn: str, account_id: str | None = None) -> dict[str, str]:
     """Make (or find) the client role and instance profile of ``deployment``.
+
+    The role carries ``boundary_arn`` as its permissions boundary (the template's ClientRoleBoundary):
+    the function that makes it may only create, change or attach policies to roles that carry it, so
+    the role can never hold more than the boundary allows. A role found without it (made by an older
+    version) gets it before anything else is changed.
 
     Returns ``{"roleName", "roleArn", "instanceProfileName", "instanceProfileArn"}``. Transient:
     throttling, ``NoSuchEntity`` after a create (IAM is eventually consistent) and
@@ -197,7 +211,11 @@ def ensure_client_iam(*, deployment: str, account_id: str | None = None) -> dict
     name = _role_name(deployment)
     # get/create: NoSuchEntity is handled above; anything else but throttling is a real error.
     with translate_errors(transient=IAM_CONCURRENT):
-        role = _get_or_create_role(iam, deployment, name)
+        role = _get_or_create_role(iam, deployment, name, boundary_arn)
+    if (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") != boundary_arn:
+        with translate_errors(transient=IAM_NOT_YET):
+            iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary_arn)
+        LOG.info("set the permissions boundary of %s to %s", name, boundary_arn)
     arn_parts = role["Arn"].split(":")
     partition, account = arn_parts[1], account_id or arn_parts[4]
     # attach (idempotent on AWS) / put (overwrites): NoSuchEntity means the new role is not visible yet.
