@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from msk_pair.emulator import msk, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
+from mskpair_core.config import msk_kafka_versions
 
 REGION = "us-east-1"
 PROFILE = LatencyProfile(cluster_create=300.0, cluster_delete=120.0, cluster_eni_linger=60.0)
@@ -163,6 +164,14 @@ def test_a_test_can_change_one_regions_version_list(kafka: Any) -> None:
     assert other["3.9.x"] == other["4.1.x.kraft"] == "ACTIVE"
     with pytest.raises(ValueError):
         msk.set_kafka_version_status(REGION, "3.9.x", "active")
+
+
+def test_the_layer_reads_every_page_of_list_kafka_versions(kafka: Any) -> None:
+    for i in range(120):  # more than MSK's default page of 100
+        msk.set_kafka_version_status(REGION, f"9.{i}.x", "ACTIVE")
+    listed = msk_kafka_versions(REGION)
+    assert len(listed) == len(msk.KAFKA_VERSIONS) + 120
+    assert listed["9.119.x"] == "ACTIVE" and listed["4.1.x.kraft"] == "ACTIVE"
 
 
 @pytest.mark.parametrize("version", ["4.0.x", "4.1.x", "3.6.0", "2.1.0", "9.9.9"])

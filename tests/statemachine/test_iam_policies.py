@@ -32,6 +32,7 @@ NO_RESOURCE_LEVEL = {
     "ec2:DescribeInstances",
     "ec2:DescribeImages",
     "kafka:ListClustersV2",
+    "kafka:ListKafkaVersions",
     "secretsmanager:GetRandomPassword",
     "secretsmanager:ListSecrets",
     "tag:GetResources",
