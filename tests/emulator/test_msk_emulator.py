@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from msk_pair.emulator import msk, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from msk_pair.emulator.profile import LatencyProfile
+from mskpair_core.config import msk_kafka_versions
 
 REGION = "us-east-1"
 PROFILE = LatencyProfile(cluster_create=300.0, cluster_delete=120.0, cluster_eni_linger=60.0)
@@ -132,6 +133,123 @@ def test_create_refuses_what_msk_refuses(kafka: Any, net: dict[str, Any]) -> Non
     with pytest.raises(ClientError) as exc:
         _create(kafka, bad, name="other")
     assert _code(exc) == "BadRequestException"
+
+
+# -- what MSK offers: Kafka versions (rules 8, 9, 11) and zones (rule 10) ----------------------------
+
+
+def _listed(kafka: Any, **paging: Any) -> list[dict[str, str]]:
+    pages = kafka.get_paginator("list_kafka_versions").paginate(PaginationConfig=paging)
+    return [item for page in pages for item in page["KafkaVersions"]]
+
+
+def test_list_kafka_versions_pages_msk_strings_with_their_status(kafka: Any) -> None:
+    # GET /v1/kafka-versions: KafkaVersions[].Version/.Status, ACTIVE | DEPRECATED (MSK API reference, kafka-versions)
+    listed = _listed(kafka, PageSize=7)
+    assert listed == _listed(kafka)  # every page, same order as one call
+    status = {item["Version"]: item["Status"] for item in listed}
+    assert len(status) == len(listed) == len(msk.KAFKA_VERSIONS)
+    assert set(status.values()) == {"ACTIVE", "DEPRECATED"}
+    assert status["3.8.x"] == status["3.8.x.kraft"] == status["4.0.x.kraft"] == status["4.1.x.kraft"] == "ACTIVE"
+    assert status["3.6.0"] == status["2.1.0"] == "DEPRECATED"
+    assert "4.0.x" not in status and "4.1.x" not in status  # Kafka 4 on MSK is KRaft only
+
+
+def test_a_test_can_change_one_regions_version_list(kafka: Any) -> None:
+    msk.set_kafka_version_status(REGION, "3.9.x", "DEPRECATED")
+    msk.set_kafka_version_status(REGION, "4.1.x.kraft", None)
+    status = {item["Version"]: item["Status"] for item in _listed(kafka)}
+    assert status["3.9.x"] == "DEPRECATED" and "4.1.x.kraft" not in status
+    other = {item["Version"]: item["Status"] for item in _listed(boto3.client("kafka", region_name="us-west-2"))}
+    assert other["3.9.x"] == other["4.1.x.kraft"] == "ACTIVE"
+    with pytest.raises(ValueError):
+        msk.set_kafka_version_status(REGION, "3.9.x", "active")
+
+
+def test_the_layer_reads_every_page_of_list_kafka_versions(kafka: Any) -> None:
+    for i in range(120):  # more than MSK's default page of 100
+        msk.set_kafka_version_status(REGION, f"9.{i}.x", "ACTIVE")
+    listed = msk_kafka_versions(REGION)
+    assert len(listed) == len(msk.KAFKA_VERSIONS) + 120
+    assert listed["9.119.x"] == "ACTIVE" and listed["4.1.x.kraft"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("version", ["4.0.x", "4.1.x", "3.6.0", "2.1.0", "9.9.9"])
+def test_create_refuses_a_version_msk_does_not_list_active(kafka: Any, net: dict[str, Any], version: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        _create(kafka, net, KafkaVersion=version)
+    assert _code(exc) == "BadRequestException"
+    message = exc.value.response["Error"]["Message"]
+    assert message.startswith(f"Unsupported KafkaVersion [{version}]. Valid values: [")  # MSK's own wording
+    valid = message.split("Valid values: [", 1)[1].rstrip("]").split(", ")
+    assert "4.1.x.kraft" in valid and "3.6.0" not in valid and version not in valid
+    assert kafka.list_clusters_v2()["ClusterInfoList"] == []
+
+
+def test_create_follows_the_regions_list(kafka: Any, net: dict[str, Any]) -> None:
+    msk.set_kafka_version_status(REGION, "3.9.x", "DEPRECATED")
+    with pytest.raises(ClientError) as exc:
+        _create(kafka, net, KafkaVersion="3.9.x")
+    assert _code(exc) == "BadRequestException"
+    with pytest.raises(ClientError) as exc:  # CreateCluster (v1) too
+        kafka.create_cluster(
+            ClusterName="v1",
+            KafkaVersion="3.9.x",
+            NumberOfBrokerNodes=3,
+            BrokerNodeGroupInfo={"ClientSubnets": net["subnets"], "InstanceType": "kafka.m5.large"},
+        )
+    assert "Unsupported KafkaVersion [3.9.x]" in exc.value.response["Error"]["Message"]
+    assert _create(kafka, net, KafkaVersion="3.9.x.kraft")
+
+
+def test_kraft_clusters_have_no_zookeeper_connection_strings(kafka: Any, net: dict[str, Any]) -> None:
+    for name, version in (("zk", "3.8.x"), ("kraft", "3.8.x.kraft"), ("four", "4.1.x.kraft")):
+        arn = _create(kafka, net, name=name, KafkaVersion=version)
+        p = kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["Provisioned"]
+        assert p["CurrentBrokerSoftwareInfo"]["KafkaVersion"] == version
+        text = json.dumps(kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"], default=str).lower()
+        if version.endswith(".kraft"):
+            assert "zookeeper" not in text
+        else:
+            assert ":2181" in p["ZookeeperConnectString"]
+
+
+def test_create_refuses_a_client_subnet_in_zone_id_use1_az3(kafka: Any, ec2: Any) -> None:
+    # "Client subnets can't occupy the Availability Zone with ID use1-az3" (MSK API reference, BrokerNodeGroupInfo).
+    # Zone names map to different zones per account: here us-east-1a is use1-az3.
+    msk.remap_zone_ids(REGION, {"us-east-1a": "use1-az3", "us-east-1e": "use1-az6"})
+    zones = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    assert zones["us-east-1a"] == "use1-az3" and zones["us-east-1e"] == "use1-az6"
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = {
+        az: ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=az)["Subnet"]
+        for i, az in enumerate(("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1e"), start=1)
+    }
+    assert subnets["us-east-1a"]["AvailabilityZoneId"] == "use1-az3"
+    bad = {"subnets": [subnets[az]["SubnetId"] for az in ("us-east-1a", "us-east-1b", "us-east-1c")], "sg": None}
+    with pytest.raises(ClientError) as exc:
+        _create(kafka, {**bad, "sg": _default_group(ec2, vpc)})
+    assert _code(exc) == "BadRequestException"
+    message = exc.value.response["Error"]["Message"]
+    assert subnets["us-east-1a"]["SubnetId"] in message
+    assert "Client subnets can't occupy the Availability Zone with ID use1-az3." in message
+    good = [subnets[az]["SubnetId"] for az in ("us-east-1b", "us-east-1c", "us-east-1e")]  # us-east-1e: use1-az6 here
+    assert _create(kafka, {"subnets": good, "sg": _default_group(ec2, vpc)})
+
+
+def test_zone_remap_is_undone_by_reset(ec2: Any) -> None:
+    msk.remap_zone_ids(REGION, {"us-east-1a": "use1-az3"})
+    msk.reset()
+    zones = {z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]}
+    assert zones["us-east-1a"] == "use1-az6" and zones["us-east-1e"] == "use1-az3"  # moto's own mapping
+    with pytest.raises(ValueError):
+        msk.remap_zone_ids(REGION, {"us-east-1z": "use1-az9"})
+
+
+def _default_group(ec2: Any, vpc: str) -> str:
+    return ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]["GroupId"]
 
 
 def test_creating_then_active_after_profile_time(kafka: Any, net: dict[str, Any], vclock: VirtualClock) -> None:
@@ -309,6 +427,7 @@ def test_broker_enis_block_subnet_deletion_until_linger_passes(
 
 
 def test_install_is_idempotent_and_uninstall_restores(vclock: VirtualClock) -> None:
+    from moto.kafka import urls as kafka_urls
     from moto.kafka.models import FakeKafkaCluster, KafkaBackend
     from moto.kafka.responses import KafkaResponse
 
@@ -316,7 +435,9 @@ def test_install_is_idempotent_and_uninstall_restores(vclock: VirtualClock) -> N
     msk.install()
     msk.install()
     assert hasattr(KafkaResponse, "get_bootstrap_brokers")
+    assert msk.KAFKA_VERSIONS_ROUTE in kafka_urls.url_paths
     msk.uninstall()
     msk.uninstall()
     assert (KafkaBackend.__dict__["delete_cluster"], FakeKafkaCluster.__dict__.get("state")) == before
     assert not hasattr(KafkaResponse, "get_bootstrap_brokers")
+    assert msk.KAFKA_VERSIONS_ROUTE not in kafka_urls.url_paths

@@ -73,7 +73,7 @@ def build(vc: VirtualClock, *, peer: bool = True, accept: bool = True) -> World:
                 region=region,
                 vpc_cidr=cidr,
                 subnet_plan=plan_subnets(cidr),
-                azs=availability_zones(region),
+                azs=[z.name for z in availability_zones(region)],
             )
         )
     arns = {

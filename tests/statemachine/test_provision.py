@@ -61,6 +61,7 @@ BAD_INPUTS = {
     "unknown field": (lambda r: r.update(colour="blue"), "colour"),
     "wrong type": (lambda r: r.update(brokersPerAz="two"), "brokersPerAz"),
     "unsupported Kafka version": (lambda r: r.update(kafkaVersion="3.6.0"), "kafkaVersion"),
+    "Kafka 4 without .kraft": (lambda r: r.update(kafkaVersion="4.0.x"), "kafkaVersion"),
     "broker type without per-partition monitoring": (
         lambda r: r.update(brokerInstanceType="kafka.t3.small"),
         "brokerInstanceType",

@@ -45,7 +45,7 @@ def network(vclock: VirtualClock) -> dict[str, Any]:
             region=REGION,
             vpc_cidr="10.0.0.0/16",
             subnet_plan=plan_subnets("10.0.0.0/16"),
-            azs=availability_zones(REGION),
+            azs=[z.name for z in availability_zones(REGION)],
         )
     )
 
@@ -275,7 +275,10 @@ def test_send_command_before_registration_is_transient(
 # -- commands ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("msk_version", "client_version"), [("3.8.x", "3.8.1"), ("4.1.x", "4.1.0")])
+@pytest.mark.parametrize(
+    ("msk_version", "client_version"),
+    [("3.8.x", "3.8.1"), ("3.9.x.kraft", "3.9.1"), ("4.0.x.kraft", "4.0.0"), ("4.1.x.kraft", "4.1.0")],
+)
 def test_bootstrap_script_content(msk_version: str, client_version: str) -> None:
     script = cm.bootstrap_script(
         kafka_version=msk_version,
@@ -296,9 +299,10 @@ def test_bootstrap_script_content(msk_version: str, client_version: str) -> None
     assert script.splitlines()[2] == "set -euo pipefail"
 
 
-def test_bootstrap_script_rejects_unknown_version() -> None:
+@pytest.mark.parametrize("msk_version", ["9.9.x", "4.1.x"])  # 4.1.x is not an MSK string: 4.1.x.kraft is
+def test_bootstrap_script_rejects_unknown_version(msk_version: str) -> None:
     with pytest.raises(ValueError):
-        cm.bootstrap_script(kafka_version="9.9.x", region=REGION, secret_arn="arn", cluster_arn="arn")
+        cm.bootstrap_script(kafka_version=msk_version, region=REGION, secret_arn="arn", cluster_arn="arn")
 
 
 def test_bootstrap_command_runs_without_the_password(vclock: VirtualClock, online: str, secret_arn: str) -> None:

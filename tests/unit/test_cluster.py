@@ -25,7 +25,7 @@ pytestmark = pytest.mark.moto_world(profile=PROFILE, extensions=[msk, strict_ec2
 
 @pytest.fixture
 def net(vclock: VirtualClock) -> dict[str, Any]:
-    azs = network.availability_zones(REGION)
+    azs = [z.name for z in network.availability_zones(REGION)]
     return dict(
         network.create_network(
             deployment=DEPLOYMENT,

@@ -6,11 +6,17 @@ import copy
 import json
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 
 from mskpair_core import catalog
-from mskpair_core.config import validate_request
-from mskpair_core.errors import InvalidInput
+from mskpair_core import config as config_module
+from mskpair_core.config import msk_kafka_versions, validate_request
+from mskpair_core.errors import InvalidInput, Transient
+from mskpair_core.network import Zone
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "region-pair.json"
 
@@ -20,16 +26,41 @@ AZS = {
     "eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
     "us-west-1": ["us-west-1a", "us-west-1c"],  # only two availability zones
 }
+# One account's name -> zone ID mapping (moto's); another account's differs, which is why MSK's
+# unsupported zone (use1-az3) is skipped by ID.
+ZONE_IDS = {
+    **{f"us-east-1{c}": f"use1-az{n}" for c, n in zip("abcdef", (6, 1, 2, 4, 3, 5), strict=True)},
+    **{f"us-west-2{c}": f"usw2-az{n}" for c, n in zip("abcd", (2, 1, 3, 4), strict=True)},
+    **{f"eu-west-1{c}": f"euw1-az{n}" for c, n in zip("abc", (3, 1, 2), strict=True)},
+    "us-west-1a": "usw1-az3",
+    "us-west-1c": "usw1-az1",
+}
 
 
 class FakeAzLookup:
-    def __init__(self, zones: dict[str, list[str]] | None = None) -> None:
+    def __init__(self, zones: dict[str, list[str]] | None = None, ids: dict[str, str] | None = None) -> None:
         self.zones = AZS if zones is None else zones
+        self.ids = {**ZONE_IDS, **(ids or {})}
         self.calls: list[str] = []
 
-    def __call__(self, region: str) -> list[str]:
+    def __call__(self, region: str) -> list[Zone]:
         self.calls.append(region)
-        return list(self.zones.get(region, []))
+        return [Zone(name, self.ids[name]) for name in self.zones.get(region, [])]
+
+
+ACTIVE_EVERYWHERE = {v: "ACTIVE" for v in catalog.SUPPORTED_KAFKA_VERSIONS}
+
+
+class FakeVersionsLookup:
+    """What ListKafkaVersions answers per region (default: every catalog version ACTIVE)."""
+
+    def __init__(self, per_region: dict[str, dict[str, str]] | None = None) -> None:
+        self.per_region = per_region or {}
+        self.calls: list[str] = []
+
+    def __call__(self, region: str) -> dict[str, str]:
+        self.calls.append(region)
+        return dict(self.per_region.get(region, ACTIVE_EVERYWHERE))
 
 
 def minimal() -> dict:
@@ -44,9 +75,11 @@ def sample() -> dict:
     return json.loads(SAMPLE.read_text())
 
 
-def refused(event: object, az_lookup: FakeAzLookup | None = None) -> str:
+def refused(
+    event: object, az_lookup: FakeAzLookup | None = None, versions_lookup: FakeVersionsLookup | None = None
+) -> str:
     with pytest.raises(InvalidInput) as info:
-        validate_request(event, az_lookup=az_lookup or FakeAzLookup())  # type: ignore[arg-type]
+        validate_request(event, az_lookup=az_lookup or FakeAzLookup(), versions_lookup=versions_lookup)  # type: ignore[arg-type]
     return str(info.value)
 
 
@@ -86,6 +119,7 @@ def test_sample_event_is_the_brief_example_and_validates() -> None:
         "vpcCidr": "10.0.0.0/16",
         "role": "primary",
         "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "availabilityZoneIds": ["use1-az6", "use1-az1", "use1-az2"],
         "subnets": {"public": "10.0.0.0/24", "brokers": ["10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"]},
     }
     assert config["secondary"] == {
@@ -93,6 +127,7 @@ def test_sample_event_is_the_brief_example_and_validates() -> None:
         "vpcCidr": "172.31.0.0/16",
         "role": "secondary",
         "availabilityZones": ["us-west-2a", "us-west-2b", "us-west-2c"],
+        "availabilityZoneIds": ["usw2-az2", "usw2-az1", "usw2-az3"],
         "subnets": {"public": "172.31.0.0/24", "brokers": ["172.31.1.0/24", "172.31.2.0/24", "172.31.3.0/24"]},
     }
     assert json.loads(json.dumps(config)) == config
@@ -117,9 +152,18 @@ def test_minimal_input_gets_every_default() -> None:
 
 def test_default_kafka_version_is_supported_and_recent() -> None:
     assert catalog.DEFAULT_KAFKA_VERSION in catalog.SUPPORTED_KAFKA_VERSIONS
-    for version in ("3.6.0", "3.5.1", "3.7.x", "2.8.1"):
+    for version in ("3.6.0", "3.5.1", "3.7.x", "3.7.x.kraft", "2.8.1", "4.0.x", "4.1.x", "4.2.x.kraft"):
         assert version not in catalog.SUPPORTED_KAFKA_VERSIONS
     assert set(catalog.KAFKA_CLIENT_VERSIONS) == set(catalog.SUPPORTED_KAFKA_VERSIONS)
+
+
+def test_kafka_4_exists_only_in_kraft_mode_and_each_version_gets_its_own_client_release() -> None:
+    # MSK API strings: 4.x only as x.kraft (KRaft mode page; AWS CDK KafkaVersion.V4_0_X_KRAFT, V4_1_X_KRAFT)
+    assert [v for v in catalog.SUPPORTED_KAFKA_VERSIONS if v.startswith("4.")] == ["4.0.x.kraft", "4.1.x.kraft"]
+    assert all(catalog.is_kraft(v) for v in catalog.SUPPORTED_KAFKA_VERSIONS if v.startswith("4."))
+    assert not catalog.is_kraft(catalog.DEFAULT_KAFKA_VERSION)
+    for version, release in catalog.KAFKA_CLIENT_VERSIONS.items():
+        assert release.startswith(version.split(".x")[0] + "."), (version, release)
 
 
 def test_catalog_constants() -> None:
@@ -144,8 +188,10 @@ def test_defaults_returns_a_fresh_copy() -> None:
         ("deploymentName", "a" * 32),
         ("deploymentName", "orders-dr-2"),
         ("kafkaVersion", "3.9.x"),
-        ("kafkaVersion", "4.0.x"),
-        ("kafkaVersion", "4.1.x"),
+        ("kafkaVersion", "3.8.x.kraft"),
+        ("kafkaVersion", "3.9.x.kraft"),
+        ("kafkaVersion", "4.0.x.kraft"),
+        ("kafkaVersion", "4.1.x.kraft"),
         ("brokerInstanceType", "kafka.m7g.large"),
         ("brokerInstanceType", "kafka.m5.24xlarge"),
         ("brokersPerAz", 10),
@@ -234,7 +280,11 @@ def test_input_is_not_mutated() -> None:
         # catalog
         (with_(minimal(), "kafkaVersion", "3.6.0"), "kafkaVersion", "end of support"),
         (with_(minimal(), "kafkaVersion", "3.7.x"), "kafkaVersion", "end of support"),
+        (with_(minimal(), "kafkaVersion", "3.7.x.kraft"), "kafkaVersion", "end of support"),
         (with_(minimal(), "kafkaVersion", "9.9.9"), "kafkaVersion", "3.8.x"),
+        (with_(minimal(), "kafkaVersion", "4.0.x"), "kafkaVersion", "did you mean '4.0.x.kraft'?"),
+        (with_(minimal(), "kafkaVersion", "4.1.x"), "kafkaVersion", "did you mean '4.1.x.kraft'?"),
+        (with_(minimal(), "kafkaVersion", "4.2.x.kraft"), "kafkaVersion", "Express brokers only"),
         (with_(minimal(), "brokerInstanceType", "kafka.m6i.large"), "brokerInstanceType", "not an MSK"),
         (with_(minimal(), "brokerInstanceType", "express.m7g.large"), "brokerInstanceType", "not an MSK"),
         (with_(minimal(), "brokerInstanceType", "m5.large"), "brokerInstanceType", "not an MSK"),
@@ -345,6 +395,135 @@ def test_az_lookup_only_for_regions_that_passed() -> None:
 def test_az_lookup_duplicates_are_ignored() -> None:
     lookup = FakeAzLookup({"us-east-1": ["us-east-1a", "us-east-1a", "us-east-1b"], "us-west-2": AZS["us-west-2"]})
     assert "primary.region: us-east-1 has 2" in refused(minimal(), lookup)
+
+
+# --- broker zones: by zone ID, skipping the ones MSK refuses ----------------------------------------
+
+
+def test_zones_are_the_first_three_by_name_with_their_ids() -> None:
+    config = validate_request(minimal(), az_lookup=FakeAzLookup())
+    # moto's mapping puts use1-az3 at us-east-1e: not among the first three names
+    assert config["primary"]["availabilityZones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert config["primary"]["availabilityZoneIds"] == ["use1-az6", "use1-az1", "use1-az2"]
+
+
+def test_a_zone_whose_id_msk_refuses_is_skipped_whatever_its_name() -> None:
+    # Client subnets can't occupy the Availability Zone with ID use1-az3 (MSK API reference, BrokerNodeGroupInfo);
+    # in this account it is named us-east-1a
+    assert "use1-az3" in catalog.MSK_UNSUPPORTED_ZONE_IDS
+    lookup = FakeAzLookup(ids={"us-east-1a": "use1-az3", "us-east-1e": "use1-az6"})
+    config = validate_request(minimal(), az_lookup=lookup)
+    assert config["primary"]["availabilityZones"] == ["us-east-1b", "us-east-1c", "us-east-1d"]
+    assert config["primary"]["availabilityZoneIds"] == ["use1-az1", "use1-az2", "use1-az4"]
+    assert config["secondary"]["availabilityZones"] == ["us-west-2a", "us-west-2b", "us-west-2c"]
+
+
+def test_a_region_with_fewer_than_three_usable_zones_is_refused_naming_the_skipped_zone() -> None:
+    lookup = FakeAzLookup({"us-east-1": ["us-east-1a", "us-east-1b", "us-east-1e"], "us-west-2": AZS["us-west-2"]})
+    message = refused(minimal(), lookup)
+    assert message.startswith(
+        "primary.region: us-east-1 has 2 available availability zone(s) Amazon MSK can use "
+        "(us-east-1a, us-east-1b), the brokers need 3 (skipped us-east-1e = use1-az3: "
+    )
+    assert "client subnets" in message
+    assert "secondary" not in message
+
+
+# --- Kafka version: asked of MSK in both regions (ListKafkaVersions) ------------------------------------
+
+
+def test_version_active_in_both_regions_passes_and_msk_is_asked_once_per_region() -> None:
+    versions = FakeVersionsLookup()
+    config = validate_request(
+        with_(minimal(), "kafkaVersion", "4.1.x.kraft"), az_lookup=FakeAzLookup(), versions_lookup=versions
+    )
+    assert config["kafkaVersion"] == "4.1.x.kraft"
+    assert versions.calls == ["us-east-1", "us-west-2"]
+
+
+def test_version_in_the_catalog_but_deprecated_in_one_region_is_refused_naming_region_and_choices() -> None:
+    versions = FakeVersionsLookup({"us-west-2": {**ACTIVE_EVERYWHERE, "3.9.x": "DEPRECATED"}})
+    message = refused(with_(minimal(), "kafkaVersion", "3.9.x"), versions_lookup=versions)
+    assert message == (
+        "kafkaVersion: '3.9.x' is DEPRECATED in Amazon MSK in us-west-2 (ListKafkaVersions), "
+        "use one of 3.8.x, 3.8.x.kraft, 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft"
+    )
+
+
+def test_version_msk_does_not_list_in_a_region_is_refused() -> None:
+    versions = FakeVersionsLookup({"us-east-1": {"3.8.x": "ACTIVE", "3.9.x": "DEPRECATED", "2.8.1": "ACTIVE"}})
+    message = refused(with_(minimal(), "kafkaVersion", "4.1.x.kraft"), versions_lookup=versions)
+    assert message == (
+        "kafkaVersion: '4.1.x.kraft' is not offered by Amazon MSK in us-east-1 (ListKafkaVersions), use one of 3.8.x"
+    )
+
+
+def test_version_refused_in_both_regions_names_both_and_when_nothing_msk_pair_supports_is_active() -> None:
+    versions = FakeVersionsLookup({"us-east-1": {"2.8.1": "ACTIVE"}, "us-west-2": {}})
+    problems = refused(minimal(), versions_lookup=versions).split("; ")
+    assert problems == [
+        "kafkaVersion: '3.8.x' is not offered by Amazon MSK in us-east-1 (ListKafkaVersions), "
+        "none of the versions msk-pair supports is ACTIVE there",
+        "kafkaVersion: '3.8.x' is not offered by Amazon MSK in us-west-2 (ListKafkaVersions), "
+        "none of the versions msk-pair supports is ACTIVE there",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "refusal"),
+    [
+        (with_(minimal(), "kafkaVersion", "4.0.x"), "did you mean"),  # the catalog decides: MSK is not asked
+        (with_(minimal(), "kafkaVersion", "3.6.0"), "end of support"),
+        ({**minimal(), "mode": "teardown", "kafkaVersion": "4.0.x"}, None),  # teardown checks no version
+    ],
+)
+def test_msk_is_not_asked_when_the_catalog_already_decides_or_in_teardown(event: dict, refusal: str | None) -> None:
+    versions = FakeVersionsLookup()
+    if refusal:
+        assert refusal in refused(event, versions_lookup=versions)
+    else:
+        validate_request(event, az_lookup=FakeAzLookup(), versions_lookup=versions)
+    assert versions.calls == []
+
+
+def test_msk_is_asked_only_in_regions_that_passed() -> None:
+    versions = FakeVersionsLookup()
+    refused(with_(minimal(), "secondary.region", "us-east-9"), versions_lookup=versions)
+    assert versions.calls == ["us-east-1"]
+
+
+def test_offline_the_catalog_alone_decides() -> None:
+    # msk-pair validate passes no versions_lookup: a catalog version passes without asking anyone
+    config = validate_request(with_(minimal(), "kafkaVersion", "3.9.x.kraft"), az_lookup=FakeAzLookup())
+    assert config["kafkaVersion"] == "3.9.x.kraft"
+
+
+@pytest.mark.parametrize(
+    ("code", "http_status", "retried"),
+    [
+        ("TooManyRequestsException", 429, True),  # throttled after boto3's own retries
+        ("InternalServerErrorException", 500, True),  # MSK's 5xx (botocore kafka model: ListKafkaVersions errors)
+        ("ServiceUnavailableException", 503, True),
+        ("ForbiddenException", 403, False),  # the role may not call it: not retried, the execution fails
+    ],
+)
+def test_list_kafka_versions_errors_are_classified(
+    monkeypatch: pytest.MonkeyPatch, code: str, http_status: int, retried: bool
+) -> None:
+    kafka = boto3.client(
+        "kafka",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 1}),  # no real backoff sleeps here
+    )
+    monkeypatch.setattr(config_module, "client", lambda service, region: kafka)
+    with Stubber(kafka) as stub:
+        stub.add_client_error("list_kafka_versions", service_error_code=code, http_status_code=http_status)
+        with pytest.raises((Transient, ClientError)) as info:
+            msk_kafka_versions("us-east-1")
+    assert isinstance(info.value, Transient) is retried
+    assert code in str(info.value)
 
 
 # --- teardown mode ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def moto_strict(fake_credentials: None, moto_world: object) -> None:
 
 
 def make(deployment="net-test", role="primary", cidr="10.0.0.0/16"):
-    azs = network.availability_zones(REGION)[:3]
+    azs = [z.name for z in network.availability_zones(REGION)][:3]
     return network.create_network(
         deployment=deployment, role=role, region=REGION, vpc_cidr=cidr, subnet_plan=plan_subnets(cidr), azs=azs
     )
@@ -102,6 +102,8 @@ def test_interface_in_a_subnet_blocks_deletion_until_it_is_gone():
     assert region_inventory("net-test", REGION) == {}
 
 
-def test_availability_zones_are_real_zone_names():
+def test_availability_zones_are_real_zone_names_with_their_zone_ids():
     zones = network.availability_zones("us-west-2")
-    assert len(zones) >= 3 and all(z.startswith("us-west-2") for z in zones)
+    assert len(zones) >= 3 and all(z.name.startswith("us-west-2") for z in zones)
+    assert all(z.zone_id.startswith("usw2-az") for z in zones)  # DescribeAvailabilityZones' ZoneId
+    assert zones == sorted(zones)

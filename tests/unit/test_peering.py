@@ -29,7 +29,7 @@ def emulated(fake_credentials: None, moto_world: VirtualClock) -> None:
 
 
 def make(region: str, cidr: str, role: str = "primary", deployment: str = DEPLOYMENT) -> dict[str, Any]:
-    azs = network.availability_zones(region)[:3]
+    azs = [z.name for z in network.availability_zones(region)][:3]
     return network.create_network(
         deployment=deployment, role=role, region=region, vpc_cidr=cidr, subnet_plan=plan_subnets(cidr), azs=azs
     )

@@ -38,10 +38,29 @@ Rules (what MSK does; "moto:" says what moto 5.2.5 did):
    subnets, with its security groups, so the subnets and groups are in use (with strict_ec2,
    DeleteSubnet gets ``DependencyViolation``). They are removed ``profile.cluster_eni_linger``
    seconds after the cluster is gone, checked lazily at every Kafka and EC2 request.
+8. ListKafkaVersions (moto: missing; ``GET /v1/kafka-versions``, paginated with ``maxResults`` and
+   ``nextToken``) answers ``[{"version", "status": "ACTIVE" | "DEPRECATED"}]`` (MSK API reference,
+   https://docs.aws.amazon.com/msk/1.0/apireference/kafka-versions.html) from :data:`KAFKA_VERSIONS`;
+   :func:`set_kafka_version_status` changes one region's list for a test.
+9. CreateClusterV2 (provisioned) and CreateCluster refuse a ``KafkaVersion`` that the region does not
+   list ``ACTIVE`` (``BadRequestException``, MSK's message "Unsupported KafkaVersion [2.1.0]. Valid
+   values: [2.3.1, 2.4.1, 1.1.1, 2.2.1]" as quoted in hashicorp/terraform-provider-aws#14150 and
+   aws/aws-cdk#25565). So ``4.0.x`` is refused: Kafka 4 exists on MSK only as ``4.0.x.kraft``.
+   moto: any string accepted.
+10. CreateClusterV2 (provisioned) and CreateCluster refuse client subnets in an Availability Zone
+   whose zone ID is in :data:`UNSUPPORTED_CLIENT_ZONE_IDS` (``BadRequestException``). Source: MSK API
+   reference, BrokerNodeGroupInfo.clientSubnets: "Client subnets can't occupy the Availability Zone
+   with ID use1-az3." The developer guide says only that the error names the unsupported zones, so
+   the message is that sentence after the subnet's name (paraphrased). A zone's ID, not its name,
+   decides: names map to different zones per account, so :func:`remap_zone_ids` lets a test give a
+   region another name -> ID mapping (moto's fixed one puts use1-az3 at us-east-1e).
+11. Describe and List of a KRaft cluster (a ``*.kraft`` version: KRaft mode, "KRaft mode", MSK
+   developer guide, metadata-management.html#kraft-intro) carry no ZooKeeper connection strings.
 
-No new URL routes are needed: moto's ``/v1/clusters/(?P<clusterArn>.+)$`` route already
-matches ``.../scram-secrets`` and ``.../bootstrap-brokers``, and moto picks the operation from
-botocore's service model; only the response methods were missing.
+No new URL route is needed for rules 5 and 6: moto's ``/v1/clusters/(?P<clusterArn>.+)$`` route
+already matches ``.../scram-secrets`` and ``.../bootstrap-brokers``, and moto picks the operation
+from botocore's service model; only the response methods were missing. Rule 8 adds the route
+``/v1/kafka-versions`` to moto's Kafka URL table while installed.
 """
 
 from __future__ import annotations
@@ -54,7 +73,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend, Zone
 from moto.ec2.responses import EC2Response
+from moto.kafka import urls as kafka_urls
 from moto.kafka.exceptions import BadRequestException, KafkaException, NotFoundException
 from moto.kafka.models import FakeKafkaCluster, KafkaBackend, kafka_backends
 from moto.kafka.responses import KafkaResponse
@@ -82,6 +103,86 @@ _ENIS = "_msk_enis"
 class ConflictException(KafkaException):
     def __init__(self, msg: str):
         super().__init__("ConflictException", msg)
+
+
+# -- what MSK offers (rules 8, 9, 10) -------------------------------------------------------------
+
+KAFKA_VERSIONS: dict[str, str] = {
+    **dict.fromkeys(("1.1.1", "2.1.0", "2.4.1"), "DEPRECATED"),
+    **dict.fromkeys(
+        (
+            "2.2.1", "2.3.1", "2.4.1.1", "2.5.1", "2.6.0", "2.6.1", "2.6.2", "2.6.3", "2.7.0", "2.7.1",
+            "2.7.2", "2.8.0", "2.8.1", "2.8.2.tiered", "3.1.1", "3.2.0", "3.3.1", "3.3.2", "3.4.0",
+            "3.5.1", "3.6.0", "3.7.x", "3.7.x.kraft",
+        ),
+        "DEPRECATED",
+    ),
+    **dict.fromkeys(
+        ("3.8.x", "3.8.x.kraft", "3.9.x", "3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft"), "ACTIVE"
+    ),
+}  # fmt: skip
+"""The versions ListKafkaVersions lists in every region, with their status, as of 2026-11.
+
+Strings: "Supported Apache Kafka versions" (MSK developer guide, supported-kafka-versions.html), with
+the API spellings ``2.8.2.tiered`` (MSK's own "Valid values" list, aws/aws-cdk#25565) and ``*.kraft``
+("KRaft mode", metadata-management.html#kraft-intro; AWS CDK aws-msk-alpha ``KafkaVersion``: 3.7.x
+to 3.9.x in both modes, 4.0.x and 4.1.x in KRaft mode only). ``DEPRECATED``: 1.1.1, 2.1.0 and 2.4.1
+(CDK: "Deprecated by Amazon MSK. You can't create a Kafka cluster with a deprecated version."), and,
+an assumption of this model, every version whose end of support date has passed by 2026-11 (MSK
+"phases out support for creating new clusters" on them; the page gives no status). Not modelled:
+4.2.x.kraft, which MSK offers on Express brokers only (the emulator makes Standard brokers).
+"""
+
+UNSUPPORTED_CLIENT_ZONE_IDS: frozenset[str] = frozenset({"use1-az3"})
+"""Zone IDs where MSK refuses client subnets: MSK API reference, BrokerNodeGroupInfo.clientSubnets
+(https://docs.aws.amazon.com/msk/1.0/apireference/clusters.html#clusters-model-brokernodegroupinfo)."""
+
+_version_overrides: dict[str, dict[str, str | None]] = {}  # region -> version -> status (None: not listed)
+_saved_zones: dict[str, list[Zone]] = {}  # region -> moto's own zone list, while remapped
+
+
+def set_kafka_version_status(region: str, version: str, status: str | None) -> None:
+    """Make ListKafkaVersions in ``region`` list ``version`` as ``status`` (``ACTIVE``/``DEPRECATED``),
+    or not at all (None). Creates follow it too (rule 9). Undone by :func:`reset`."""
+    if status not in (None, "ACTIVE", "DEPRECATED"):
+        raise ValueError(f"status must be ACTIVE, DEPRECATED or None, got {status!r}")
+    with _lock:
+        _version_overrides.setdefault(region, {})[version] = status
+
+
+def kafka_versions(region: str) -> dict[str, str]:
+    """What ListKafkaVersions lists in ``region``: version -> status."""
+    with _lock:
+        listed = dict(KAFKA_VERSIONS)
+        for version, status in _version_overrides.get(region, {}).items():
+            if status is None:
+                listed.pop(version, None)
+            else:
+                listed[version] = status
+        return listed
+
+
+def remap_zone_ids(region: str, zone_ids: dict[str, str]) -> None:
+    """Give zones of ``region`` other zone IDs (zone name -> zone ID), as another account would see them.
+
+    DescribeAvailabilityZones and subnets made from now on carry the new IDs. Undone by :func:`reset`.
+    """
+    with _lock:
+        current = RegionsAndZonesBackend.zones[region]
+        _saved_zones.setdefault(region, current)
+        unknown = set(zone_ids) - {z.name for z in current}
+        if unknown:
+            raise ValueError(f"no such zone in {region}: {sorted(unknown)}")
+        RegionsAndZonesBackend.zones[region] = [
+            Zone(name=z.name, region_name=z.region_name, zone_id=zone_ids.get(z.name, z.zone_id), zone_type=z.zone_type)
+            for z in current
+        ]
+
+
+def _restore_zones() -> None:
+    for region, zones in _saved_zones.items():
+        RegionsAndZonesBackend.zones[region] = zones
+    _saved_zones.clear()
 
 
 # -- test hooks -----------------------------------------------------------------------------------
@@ -122,10 +223,12 @@ def slow_next_cluster(seconds: float, region: str | None = None, *, name: str | 
 
 
 def reset() -> None:
-    """Forget test plans and pending network interface removals."""
+    """Forget test plans, pending network interface removals, version overrides and zone remaps."""
     with _lock:
         _plans.clear()
         _pending_eni_removals.clear()
+        _version_overrides.clear()
+        _restore_zones()
 
 
 def _take_plan(region: str, name: str) -> _Plan | None:
@@ -239,6 +342,11 @@ def _check_provisioned(backend: KafkaBackend, name: str, provisioned: dict[str, 
     """MSK's checks of a provisioned create; returns the security group ids the brokers use."""
     if any(c.cluster_name == name for c in _live_clusters(backend)):
         raise ConflictException(f"A cluster with name {name} already exists.")
+    version = provisioned.get("kafkaVersion")
+    listed = kafka_versions(backend.region_name)
+    if listed.get(str(version)) != "ACTIVE":  # rule 9
+        valid = ", ".join(v for v, status in listed.items() if status == "ACTIVE")
+        raise BadRequestException(f"Unsupported KafkaVersion [{version}]. Valid values: [{valid}]")
     group = provisioned.get("brokerNodeGroupInfo") or {}
     subnet_ids = group.get("clientSubnets") or []
     ec2 = ec2_backends[backend.account_id][backend.region_name]
@@ -248,6 +356,12 @@ def _check_provisioned(backend: KafkaBackend, name: str, provisioned: dict[str, 
         if not found:
             raise BadRequestException(f"The subnet {subnet_id} does not exist.")
         subnets.append(found[0])
+    for subnet in subnets:  # rule 10
+        if subnet.availability_zone_id in UNSUPPORTED_CLIENT_ZONE_IDS:
+            raise BadRequestException(
+                f"The subnet {subnet.id} is in the Availability Zone with ID {subnet.availability_zone_id}. "
+                f"Client subnets can't occupy the Availability Zone with ID {subnet.availability_zone_id}."
+            )
     if len(subnets) < 2:
         raise BadRequestException("Specify at least two client subnets, in different Availability Zones.")
     zones = [s.availability_zone for s in subnets]
@@ -434,10 +548,10 @@ def _info(self: KafkaBackend, cluster: FakeKafkaCluster) -> dict[str, Any]:
             provisioned.pop("loggingInfo", None)
         if not cluster.configuration_info:
             provisioned["currentBrokerSoftwareInfo"] = {"kafkaVersion": cluster.kafka_version}
-        if str(cluster.kafka_version or "").startswith(("3.", "2.")):
+        if not str(cluster.kafka_version or "").endswith(".kraft"):  # ZooKeeper mode
             provisioned["zookeeperConnectString"] = _hosts(cluster, "z", 3, 2181)
             provisioned["zookeeperConnectStringTls"] = _hosts(cluster, "z", 3, 2182)
-        else:  # Kafka 4 runs in KRaft mode: no ZooKeeper
+        else:  # rule 11: KRaft mode (every 4.x on MSK is x.kraft): no ZooKeeper
             provisioned.pop("zookeeperConnectString", None)
             provisioned.pop("zookeeperConnectStringTls", None)
     return info
@@ -628,6 +742,34 @@ def _get_bootstrap_brokers(self: KafkaResponse) -> str:
         return json.dumps(out)
 
 
+# -- Kafka versions (rule 8) ----------------------------------------------------------------------
+
+KAFKA_VERSIONS_ROUTE = "{0}/v1/kafka-versions$"
+_DEFAULT_PAGE = 100  # "default maximum 100 results per API call" (MSK API reference, kafka-versions.html)
+
+
+def _list_kafka_versions(self: KafkaResponse) -> str:
+    listed = [{"version": v, "status": status} for v, status in kafka_versions(self.region).items()]
+    size = int(self._get_param("maxResults") or _DEFAULT_PAGE)
+    start = int(self._get_param("nextToken") or 0)
+    if size < 1 or start < 0:
+        raise BadRequestException("maxResults must be at least 1 and nextToken a token from a previous call.")
+    out: dict[str, Any] = {"kafkaVersions": listed[start : start + size]}
+    if start + size < len(listed):
+        out["nextToken"] = str(start + size)
+    return json.dumps(out)
+
+
+def _on_install() -> None:
+    reset()
+    kafka_urls.url_paths[KAFKA_VERSIONS_ROUTE] = KafkaResponse.dispatch
+
+
+def _on_uninstall() -> None:
+    kafka_urls.url_paths.pop(KAFKA_VERSIONS_ROUTE, None)
+    reset()
+
+
 # -- request hooks --------------------------------------------------------------------------------
 
 
@@ -659,10 +801,11 @@ _patches = PatchSet(
         (KafkaResponse, "batch_disassociate_scram_secret", _batch_disassociate_scram_secret),
         (KafkaResponse, "list_scram_secrets", _list_scram_secrets),
         (KafkaResponse, "get_bootstrap_brokers", _get_bootstrap_brokers),
+        (KafkaResponse, "list_kafka_versions", _list_kafka_versions),
         (EC2Response, "call_action", _ec2_call_action),
     ],
-    on_install=reset,
-    on_uninstall=reset,
+    on_install=_on_install,
+    on_uninstall=_on_uninstall,
     lock=_lock,
 )
 _orig = _patches.original

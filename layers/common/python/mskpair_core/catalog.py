@@ -12,17 +12,49 @@ from types import MappingProxyType
 from typing import Any
 
 # --- Apache Kafka versions ----------------------------------------------------
-# Source: "Supported Apache Kafka versions", Amazon MSK Developer Guide,
+# The strings are the ``KafkaVersion`` values of the MSK API (CreateClusterV2), not Apache Kafka
+# release numbers. Sources:
+# - "Supported Apache Kafka versions", Amazon MSK Developer Guide,
 #   https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html
 #   (3.8.x marked "(Recommended)"; 3.6.0 end of support 2026-06-01), cross-checked with
 #   https://endoflife.date/amazon-msk (4.1.x released on MSK 2025-10-15; 3.7.x end of support 2026-09-01).
+# - "KRaft mode", Amazon MSK Developer Guide,
+#   https://docs.aws.amazon.com/msk/latest/developerguide/metadata-management.html#kraft-intro :
+#   "To create a cluster in KRaft mode using the MSK API CreateCluster or CreateClusterV2 operations,
+#   you should use 3.7.x.kraft as the version. Use 3.7.x as the version to create a cluster in
+#   ZooKeeper mode." The same holds for 3.8.x and 3.9.x.
+# - AWS CDK aws-msk-alpha ``KafkaVersion`` (lib/cluster-version.ts): V3_8_X '3.8.x', V3_8_X_KRAFT
+#   '3.8.x.kraft', V3_9_X '3.9.x', V3_9_X_KRAFT '3.9.x.kraft', V4_0_X_KRAFT '4.0.x.kraft', V4_1_X_KRAFT
+#   '4.1.x.kraft'; no plain 4.x (aws/aws-cdk#34501: "Kafka version 4.0 only supports KRaft"), and
+#   V4_2_X_KRAFT "Currently only supported on MSK Express brokers" (aws/aws-cdk#38323).
 # Checked: November 2026. Versions whose end of support date has passed are left out:
 # MSK phases out creating new clusters on them. Update this list (and the README) when AWS changes it.
+# This list is the offline default: in the state machine, Validate input also asks MSK
+# (ListKafkaVersions) in both regions whether the version is ACTIVE there.
 KAFKA_VERSIONS_SOURCE_URL = "https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html"
 KAFKA_VERSIONS_CHECKED_ON = "2026-11"
 
-SUPPORTED_KAFKA_VERSIONS: tuple[str, ...] = ("3.8.x", "3.9.x", "4.0.x", "4.1.x")
+# Both metadata modes of 3.8 and 3.9 are offered: the ZooKeeper form because 3.8.x is the version AWS
+# recommends (the default), the KRaft form because it is where Kafka is going (4.x has no ZooKeeper,
+# and a cluster cannot switch modes after it is created except by MSK's migration from 3.9.x).
+# msk-pair uses neither ZooKeeper nor the controllers directly, so the rest of the workflow is the same.
+SUPPORTED_KAFKA_VERSIONS: tuple[str, ...] = (
+    "3.8.x",
+    "3.8.x.kraft",
+    "3.9.x",
+    "3.9.x.kraft",
+    "4.0.x.kraft",
+    "4.1.x.kraft",
+)
 DEFAULT_KAFKA_VERSION = "3.8.x"  # the version the MSK guide marks "Recommended"
+
+KRAFT_SUFFIX = ".kraft"
+
+
+def is_kraft(kafka_version: str) -> bool:
+    """Whether an MSK version string makes a KRaft cluster (no ZooKeeper)."""
+    return kafka_version.endswith(KRAFT_SUFFIX)
+
 
 # Versions a user may still know, with the date MSK ended their support: for a clearer error message.
 END_OF_SUPPORT_KAFKA_VERSIONS: MappingProxyType[str, str] = MappingProxyType(
@@ -32,17 +64,46 @@ END_OF_SUPPORT_KAFKA_VERSIONS: MappingProxyType[str, str] = MappingProxyType(
         "3.5.1": "2025-10-23",
         "3.6.0": "2026-06-01",
         "3.7.x": "2026-09-01",
+        "3.7.x.kraft": "2026-09-01",
+    }
+)
+
+# Version strings a user may try that MSK does not accept for a cluster of Standard brokers: why, and what
+# to write instead (completes "kafkaVersion: '4.0.x' ...").
+KAFKA_VERSION_HINTS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "4.0.x": "is not an MSK version: did you mean '4.0.x.kraft'? (Kafka 4 has no ZooKeeper mode)",
+        "4.1.x": "is not an MSK version: did you mean '4.1.x.kraft'? (Kafka 4 has no ZooKeeper mode)",
+        "4.2.x": "is not an MSK version, and MSK offers 4.2.x.kraft on Express brokers only (msk-pair makes Standard)",
+        "4.2.x.kraft": "is offered by MSK on Express brokers only, and msk-pair makes Standard brokers",
     }
 )
 
 # The Apache Kafka client release the client machine installs for each MSK version
-# (downloaded from archive.apache.org). Kafka 4.x command line tools need Java 17+.
+# (downloaded from archive.apache.org/dist/kafka/<release>/kafka_2.13-<release>.tgz; Kafka 4.x is
+# built for Scala 2.13 only). Kafka 4.x command line tools need Java 17+.
 KAFKA_CLIENT_VERSIONS: MappingProxyType[str, str] = MappingProxyType(
     {
         "3.8.x": "3.8.1",
+        "3.8.x.kraft": "3.8.1",
         "3.9.x": "3.9.1",
-        "4.0.x": "4.0.0",
-        "4.1.x": "4.1.0",
+        "3.9.x.kraft": "3.9.1",
+        "4.0.x.kraft": "4.0.0",
+        "4.1.x.kraft": "4.1.0",
+    }
+)
+
+# --- Availability zones ----------------------------------------------------------
+# Zone IDs (the same physical zone in every account; zone *names* map to different zones per account,
+# https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html) where Amazon MSK refuses
+# client subnets, each with its published source. Only what an AWS source states is listed.
+MSK_UNSUPPORTED_ZONE_IDS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        # MSK API reference, BrokerNodeGroupInfo.clientSubnets
+        # (https://docs.aws.amazon.com/msk/1.0/apireference/clusters.html#clusters-model-brokernodegroupinfo,
+        # and botocore's kafka service model): "Client subnets can't occupy the Availability Zone with ID
+        # use use1-az3." Also in AWS::MSK::Cluster BrokerNodeGroupInfo.ClientSubnets (CloudFormation).
+        "use1-az3": "Amazon MSK does not allow client subnets in the Availability Zone with ID use1-az3",
     }
 )
 

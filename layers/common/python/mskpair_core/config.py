@@ -8,13 +8,16 @@ of each region) or raises ``InvalidInput`` whose message lists each problem as
 
 Two passes: pydantic (strict types, ranges, unknown fields), then the checks that
 need the catalog, the CIDR arithmetic and the availability zones of each region.
+In the state machine the second pass also asks Amazon MSK in both regions whether the
+Kafka version is ACTIVE there (``versions_lookup``); offline (``msk-pair validate``)
+the catalog alone decides.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -23,10 +26,16 @@ from aws_lambda_powertools.utilities.parser import BaseModel, parse
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from mskpair_core import catalog
+from mskpair_core.aws import client, translate_errors
+from mskpair_core.cluster import MSK_TRANSIENT
 from mskpair_core.errors import InvalidInput
+from mskpair_core.network import Zone
 from mskpair_core.subnets import plan_subnets
 
-AzLookup = Callable[[str], list[str]]
+AzLookup = Callable[[str], Iterable[Zone]]
+"""``region`` -> its available availability zones (name and zone ID): :func:`network.availability_zones`."""
+VersionsLookup = Callable[[str], Mapping[str, str]]
+"""``region`` -> every Kafka version MSK lists there with its status: :func:`msk_kafka_versions`."""
 
 PROBLEM_SEPARATOR = "; "  # between problems in an InvalidInput message; no problem's text contains it
 
@@ -119,11 +128,13 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
 }
 
 
-def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
+def validate_request(event: dict, *, az_lookup: AzLookup, versions_lookup: VersionsLookup | None = None) -> dict:
     """Validate an execution input against the contract and return the normalized config.
 
-    ``az_lookup(region)`` returns the names of the availability zones available in ``region``;
-    it is called only in provision mode, and only for regions that passed the other checks.
+    ``az_lookup(region)`` returns the availability zones available in ``region`` (name and zone ID);
+    ``versions_lookup(region)`` the Kafka versions Amazon MSK lists there with their status (None:
+    the catalog alone decides, as offline). Both are called only in provision mode, and only for
+    regions that passed the other checks; ``versions_lookup`` only for a version in the catalog.
     Raises ``InvalidInput`` naming every field that is wrong.
     """
     if not isinstance(event, dict):
@@ -137,24 +148,25 @@ def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
     provision = request.mode == "provision"
     problems: list[str] = []
     regions_ok = _check_regions(request, problems)
+    version_ok = False
     if provision:
         _check_cidrs(request, problems)
-        _check_catalog(request, problems)
+        version_ok = _check_catalog(request, problems)
 
     for role in ("primary", "secondary"):
         side = config[role]
         side["role"] = role
         side["availabilityZones"] = []
+        side["availabilityZoneIds"] = []
         side["subnets"] = None
         if provision and role in regions_ok:
-            zones = sorted(set(az_lookup(side["region"])))
-            if len(zones) < catalog.AVAILABILITY_ZONE_COUNT:
-                found = ", ".join(zones) or "none"
-                problems.append(
-                    f"{role}.region: {side['region']} has {len(zones)} available availability zone(s) ({found}), "
-                    f"the brokers need {catalog.AVAILABILITY_ZONE_COUNT}"
-                )
-            side["availabilityZones"] = zones[: catalog.AVAILABILITY_ZONE_COUNT]
+            zones = _choose_zones(role, side["region"], az_lookup(side["region"]), problems)
+            side["availabilityZones"] = [zone.name for zone in zones]
+            side["availabilityZoneIds"] = [zone.zone_id for zone in zones]
+    if provision and version_ok and versions_lookup is not None:
+        for role in ("primary", "secondary"):
+            if role in regions_ok:
+                _check_msk_lists_version(request.kafkaVersion, config[role]["region"], versions_lookup, problems)
 
     if problems:
         raise InvalidInput(PROBLEM_SEPARATOR.join(problems))
@@ -163,6 +175,61 @@ def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
             config[role]["vpcCidr"] = str(ipaddress.ip_network(config[role]["vpcCidr"]))
             config[role]["subnets"] = plan_subnets(config[role]["vpcCidr"])
     return config
+
+
+def _choose_zones(role: str, region: str, available: Iterable[Zone], problems: list[str]) -> list[Zone]:
+    """The three broker zones: the first by name whose zone ID Amazon MSK supports.
+
+    By name so that they read ``a, b, c`` where they can; the skip goes by zone ID because a zone
+    name is a different physical zone in each account, and AWS names the zone MSK refuses by its ID.
+    """
+    zones = sorted(set(available))
+    usable = [z for z in zones if z.zone_id not in catalog.MSK_UNSUPPORTED_ZONE_IDS]
+    if len(usable) < catalog.AVAILABILITY_ZONE_COUNT:
+        found = ", ".join(z.name for z in usable) or "none"
+        problem = (
+            f"{role}.region: {region} has {len(usable)} available availability zone(s) Amazon MSK can use "
+            f"({found}), the brokers need {catalog.AVAILABILITY_ZONE_COUNT}"
+        )
+        skipped = [z for z in zones if z.zone_id in catalog.MSK_UNSUPPORTED_ZONE_IDS]
+        if skipped:
+            problem += (
+                " (skipped "
+                + ", ".join(f"{z.name} = {z.zone_id}: {catalog.MSK_UNSUPPORTED_ZONE_IDS[z.zone_id]}" for z in skipped)
+                + ")"
+            )
+        problems.append(problem)
+    return usable[: catalog.AVAILABILITY_ZONE_COUNT]
+
+
+def _check_msk_lists_version(version: str, region: str, versions_lookup: VersionsLookup, problems: list[str]) -> None:
+    """Refuse a version that Amazon MSK does not list as ``ACTIVE`` in ``region`` (ListKafkaVersions)."""
+    listed = versions_lookup(region)
+    status = listed.get(version)
+    if status == "ACTIVE":
+        return
+    offered = [v for v in catalog.SUPPORTED_KAFKA_VERSIONS if listed.get(v) == "ACTIVE"]
+    why = f"is {status} in Amazon MSK in {region}" if status else f"is not offered by Amazon MSK in {region}"
+    instead = (
+        f"use one of {', '.join(offered)}" if offered else "none of the versions msk-pair supports is ACTIVE there"
+    )
+    problems.append(f"kafkaVersion: {_show(version)} {why} (ListKafkaVersions), {instead}")
+
+
+def msk_kafka_versions(region: str) -> dict[str, str]:
+    """Every Kafka version Amazon MSK lists in ``region`` with its status (``ACTIVE`` or ``DEPRECATED``).
+
+    ListKafkaVersions, paginated (https://docs.aws.amazon.com/msk/1.0/apireference/kafka-versions.html).
+    Throttling and MSK's 5xx are ``Transient``; anything else (``ForbiddenException``: the role may not
+    call it) is not retried.
+    """
+    kafka = client("kafka", region)
+    listed: dict[str, str] = {}
+    with translate_errors(transient=MSK_TRANSIENT):
+        for page in kafka.get_paginator("list_kafka_versions").paginate():
+            for item in page.get("KafkaVersions", []):
+                listed[item["Version"]] = item.get("Status", "")
+    return listed
 
 
 @lru_cache(maxsize=1)
@@ -230,12 +297,20 @@ def _parse_vpc_cidr(cidr: str) -> tuple[ipaddress.IPv4Network | None, str | None
     return network, None
 
 
-def _check_catalog(request: RequestInput, problems: list[str]) -> None:
+def _check_catalog(request: RequestInput, problems: list[str]) -> bool:
+    """Check the Kafka version and the broker type against the catalog; return whether the version passed."""
     version = request.kafkaVersion
-    if version not in catalog.SUPPORTED_KAFKA_VERSIONS:
+    version_ok = version in catalog.SUPPORTED_KAFKA_VERSIONS
+    if not version_ok:
         supported = ", ".join(catalog.SUPPORTED_KAFKA_VERSIONS)
         ended = catalog.END_OF_SUPPORT_KAFKA_VERSIONS.get(version)
-        why = f"is past its MSK end of support ({ended})" if ended else "is not a Kafka version msk-pair supports"
+        hint = catalog.KAFKA_VERSION_HINTS.get(version)
+        if ended:
+            why = f"is past its MSK end of support ({ended})"
+        elif hint:
+            why = hint
+        else:
+            why = "is not a Kafka version msk-pair supports"
         problems.append(f"kafkaVersion: {_show(version)} {why}, use one of {supported}")
     broker = request.brokerInstanceType
     if broker not in catalog.BROKER_INSTANCE_TYPES:
@@ -248,6 +323,7 @@ def _check_catalog(request: RequestInput, problems: list[str]) -> None:
             f"brokerInstanceType: {broker} does not support {catalog.ENHANCED_MONITORING_LEVEL} enhanced "
             "monitoring, use a kafka.m5.* or kafka.m7g.* broker"
         )
+    return version_ok
 
 
 # --- error formatting ----------------------------------------------------------------

@@ -10,7 +10,7 @@ safe to run again on a network that is half gone or already gone.
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 from mskpair_core.aws import client, delete_if_present, translate_errors
 from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_specifications
@@ -68,14 +68,27 @@ class Network(TypedDict):
     availabilityZones: list[str]
 
 
-def availability_zones(region: str) -> list[str]:
-    """Names of the availability zones (not Local or Wavelength zones) available in ``region``."""
+class Zone(NamedTuple):
+    """One availability zone of a region.
+
+    ``name`` (``us-east-1a``) is what EC2 takes to place a subnet, but names map to different
+    physical zones in different accounts; ``zone_id`` (``use1-az1``) is the same physical zone in
+    every account (https://docs.aws.amazon.com/global-infrastructure/latest/regions/az-ids.html),
+    which is how AWS states where a service is not available.
+    """
+
+    name: str
+    zone_id: str
+
+
+def availability_zones(region: str) -> list[Zone]:
+    """The availability zones (not Local or Wavelength zones) available in ``region``, by name."""
     ec2 = client("ec2", region)
     with translate_errors():
         zones = ec2.describe_availability_zones(
             Filters=[{"Name": "state", "Values": ["available"]}, {"Name": "zone-type", "Values": ["availability-zone"]}]
         )["AvailabilityZones"]
-    return sorted(z["ZoneName"] for z in zones)
+    return sorted(Zone(z["ZoneName"], z["ZoneId"]) for z in zones)
 
 
 def _tag(resource: dict[str, Any], key: str) -> str | None:
