@@ -28,7 +28,7 @@ demo-rollback: setup
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
 test: setup lint asl-check validate build
-	$(BIN)/pytest -n 2 -q
+	MSK_PAIR_REQUIRE_BUILD=1 $(BIN)/pytest -n 2 -q
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
