@@ -28,7 +28,7 @@ demo-rollback: setup
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
 test: setup lint asl-check validate build
-	$(BIN)/pytest -n 2 -q
+	MSK_PAIR_REQUIRE_BUILD=1 $(BIN)/pytest -n 2 -q
 
 unit: setup
 	$(BIN)/pytest -q tests/unit
@@ -48,9 +48,10 @@ asl-check: setup
 validate: setup
 	$(BIN)/sam validate --lint
 
-## sam build here (no Docker): the template's runtime parameter overridden to the machine's python3.11.
+## sam build, no Docker and no runtime override: the artifact sam deploy ships. The layer's Makefile
+## installs manylinux wheels for every allowed runtime with pip (the .venv's, first on PATH).
 build: setup
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build --parameter-overrides PythonRuntime=python3.11
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build
 
 bench: setup
 	$(BIN)/python scripts/benchmark.py
