@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: setup demo demo-rollback test unit lint asl validate build bench clean
+NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
+
+.PHONY: setup demo demo-rollback test unit lint asl validate build bench clean check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## The node tools `make check` runs (package.json, pinned by package-lock.json), in ./node_modules.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
 ## The workflow on the embedded emulator, with live progress (emulated time, paced to be watchable).
 demo: setup
 	$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02
@@ -26,8 +33,8 @@ demo: setup
 demo-rollback: setup
 	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02 --fail CreateNetworkFunction:secondary
 
-## Everything CI checks: lint, ASL up to date, SAM template valid, the test suite.
-test: setup lint asl-check validate build
+## Everything CI checks: lint, ASL up to date, SAM template valid, independent checkers, the test suite.
+test: setup lint asl-check validate build check
 	MSK_PAIR_REQUIRE_BUILD=1 $(BIN)/pytest -n 2 -q
 
 unit: setup
@@ -52,6 +59,11 @@ validate: setup
 ## installs manylinux wheels for every allowed runtime with pip (the .venv's, first on PATH).
 build: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/sam build
+
+## Independent checkers: IAM policies (parliament, policy_sentry), the ASL (asl-validator, statelint),
+## the client's scripts (shellcheck). Fails on a finding checks/allowlist.txt does not explain.
+check: setup $(NODE_STAMP)
+	$(BIN)/python -m msk_pair.checks
 
 bench: setup
 	$(BIN)/python scripts/benchmark.py

@@ -707,7 +707,9 @@ MSKPAIR_PY
   mv "$KAFKA_DIR.partial" "$KAFKA_DIR"
 fi
 ln -sfn "$KAFKA_DIR" {KAFKA_HOME}
-JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+JAVA_BIN="$(command -v java)"
+JAVA_BIN="$(readlink -f "$JAVA_BIN")"
+JAVA_HOME="${{JAVA_BIN%/bin/java}}"
 cp "$JAVA_HOME/lib/security/cacerts" {TRUSTSTORE}
 chmod 0644 {TRUSTSTORE}
 umask 077
