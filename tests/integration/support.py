@@ -401,8 +401,16 @@ def _alive(session: Any, arn: str) -> bool:
         if service == "kms":  # the shortest KMS deletion window is 7 days: PendingDeletion is what teardown can do
             meta = session.client("kms", region_name=region).describe_key(KeyId=arn)["KeyMetadata"]
             return meta["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion")
+        if service == "iam" and resource.startswith(("role/", "instance-profile/")):  # IAM is global
+            kind, name = resource.split("/", 1)[0], resource.rsplit("/", 1)[1]
+            iam = session.client("iam")
+            if kind == "role":
+                iam.get_role(RoleName=name)
+            else:
+                iam.get_instance_profile(InstanceProfileName=name)
+            return True
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NotFoundException", "ResourceNotFoundException"):
+        if exc.response["Error"]["Code"] in ("NotFoundException", "ResourceNotFoundException", "NoSuchEntity"):
             return False
         raise
     return True

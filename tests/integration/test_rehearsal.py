@@ -140,10 +140,14 @@ def test_the_finder_lists_tagged_resources_until_each_is_gone(aws):
         "iam": ["role/msk-pair-it-0-client"],
     }
 
+    role_arn = iam.get_role(RoleName="msk-pair-it-0-client")["Role"]["Arn"]
+    assert support._alive(aws, role_arn)  # should the Tagging API list IAM roles: confirmed with IAM too
+
     ec2.delete_vpc(VpcId=vpc)
     sm.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
     iam.delete_role(RoleName="msk-pair-it-0-client")
     assert support.leftovers(aws, "it-0", ["us-east-1", "us-west-2"]) == {}
+    assert not support._alive(aws, role_arn)
 
 
 def test_a_stuck_execution_is_stopped_at_its_bound_without_real_waiting(aws):
