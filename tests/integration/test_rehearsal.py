@@ -3,7 +3,7 @@
 - the three scenarios of ``test_deployed_stack.py``, unchanged, against the real ASL and handlers on the
   emulator: only the Stack's ``sleep`` and ``settle`` differ (emulated time, no real waiting);
 - the timeout path of the full scenario: the provisioning is stopped, its in-flight Lambdas end, the
-  teardown still runs and leaves nothing;
+  teardown still runs and leaves nothing; a teardown refused with Conflict is started again, boundedly;
 - the leftover finder against moto's Tagging API, the history scan, the skip logic.
 """
 
