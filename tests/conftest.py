@@ -46,6 +46,42 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# -- a default run must run the suite --------------------------------------------------------------------
+MIN_TESTS_RUN_BY_DEFAULT = 300
+"""The default run (``make test``: no paths, ``-k``, ``-m``...) runs ~470 tests. pytest exits 5 only when it
+collects none, but the deployed-stack tier (tests/integration) is always collected and skipped here, so a
+broken collection would otherwise pass with a handful of skips. Fewer tests than this that actually ran
+fails the run; lower it only when tests are really removed."""
+_SELECTING = ("keyword", "markexpr", "lf", "stepwise", "deselect", "ignore", "ignore_glob", "collectonly")
+_ran = 0
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    global _ran
+    if report.when == "call" and not report.skipped:
+        _ran += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or exitstatus != pytest.ExitCode.OK:
+        return  # an xdist worker (the controller counts every report), or the run fails anyway
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return  # paths given: a partial run on purpose
+    if any(getattr(config.option, name, None) for name in _SELECTING):
+        return
+    if _ran < MIN_TESTS_RUN_BY_DEFAULT:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write("\n")
+            reporter.write_line(
+                f"ERROR: only {_ran} tests ran in the default run, fewer than {MIN_TESTS_RUN_BY_DEFAULT} "
+                "(tests/conftest.py MIN_TESTS_RUN_BY_DEFAULT): the suite is not being collected",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def _world_options(request: pytest.FixtureRequest) -> tuple[list[ModuleType], LatencyProfile | None]:
     marker = request.node.get_closest_marker("moto_world")
     options = marker.kwargs if marker is not None else {}
