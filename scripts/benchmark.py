@@ -50,6 +50,8 @@ TARGET_PROVISION_RATIO = 1.10
 TARGET_TEARDOWN_RATIO = 1.15
 TARGET_PROVISION_TRANSITIONS = 300  # strictly fewer, with a 40-minute cluster and 60-second polls
 TARGET_WAITING_LAMBDA_SECONDS = 0.0
+TARGET_ROLLBACK_RATIO = 1.10  # a failure while the clusters are CREATING: rollback makespan over its floor
+ROLLBACK_FAILURE_MINUTES = (1, 10, 30)  # minutes into the clusters' creation
 
 # The verification after ACTIVE runs the smoke test and the cross-region check as one command;
 # the guide's sequential plan does both as separate steps (see guide_plan).
@@ -125,6 +127,22 @@ def teardown_baseline(p: LatencyProfile) -> dict[str, float]:
     wait until it is gone, wait out its network interfaces, delete the network. Peering and IAM ~0."""
     per_region = p.instance_terminate + p.cluster_delete + p.cluster_eni_linger
     return {"per_region": per_region, "total": 2 * per_region}
+
+
+def rollback_floor(p: LatencyProfile, failed_after: float) -> dict[str, float]:
+    """The shortest a rollback can take when the execution fails ``failed_after`` seconds into the clusters'
+    creation: MSK refuses to delete a CREATING cluster, so it must finish creating, then be deleted, then its
+    broker network interfaces linger before the network can go. Everything else is shorter and runs meanwhile.
+    """
+    remaining = max(0.0, p.cluster_create - failed_after)
+    cluster_path = remaining + p.cluster_delete + p.cluster_eni_linger
+    client_path = p.instance_terminate
+    return {
+        "remaining_create": remaining,
+        "cluster_delete": p.cluster_delete,
+        "eni_linger": p.cluster_eni_linger,
+        "total": max(cluster_path, client_path),
+    }
 
 
 # -- reading the state machine -------------------------------------------------------------------
@@ -417,6 +435,81 @@ def run_scenario(name: str, profile: LatencyProfile, poll: int, request: dict[st
     return Scenario(name, profile, poll, provision, teardown, checks, hourly)
 
 
+@dataclass
+class Rollback:
+    minute: float  # when the failure was injected, in minutes after the execution started
+    failed_after: float  # emulated seconds from the clusters' CreateClusterV2 to the failing invocation
+    makespan: float  # emulated seconds from the failure to the end of the execution (the rollback)
+    floor: dict[str, float]
+    status: str
+    error: str | None
+    leftovers: dict[str, Any]
+
+    @property
+    def ratio(self) -> float:
+        return self.makespan / self.floor["total"] if self.floor["total"] else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failureAtMinute": self.minute,
+            "failedAfterClusterCreateMinutes": round(self.failed_after / 60, 3),
+            "rollbackMinutes": round(self.makespan / 60, 3),
+            "floorMinutes": round(self.floor["total"] / 60, 3),
+            "floorTerms": {k: round(v / 60, 3) for k, v in self.floor.items()},
+            "ratio": round(self.ratio, 4),
+            "target": f"<= {TARGET_ROLLBACK_RATIO}",
+            "met": self.ratio <= TARGET_ROLLBACK_RATIO and not self.leftovers,
+            "status": self.status,
+            "error": self.error,
+            "leftovers": self.leftovers,
+        }
+
+
+def run_rollback(profile: LatencyProfile, poll: int, request: dict[str, Any], minute: float) -> Rollback:
+    """Provision with a hard failure in whatever task runs ``minute`` emulated minutes in: the clusters are
+    still CREATING; the rollback must wait for MSK to allow their deletion and leave nothing."""
+    from msk_pair.emulator.engine import Emulator
+    from msk_pair.emulator.inventory import inventory
+
+    request = copy.deepcopy(request)
+    request.setdefault("timing", {})["pollSeconds"] = poll
+    with Emulator(root=ROOT, profile=profile, pace=0.0, log_level="ERROR") as emu:
+        _record_invocation_ends(emu)
+        t0 = emu.clock.latest()
+        emu.faults.add("*", error="InjectedFailure", message=f"at minute {minute}", not_before=t0 + minute * 60)
+        result = emu.run(request)
+        records = emu.runtime.invocations
+        failed = min(r["started"] for r in records if r.get("error") == "InjectedFailure")
+        created = max(r["started"] for r in records if r["function"] == "ClusterCreateFunction")
+        end = t0 + result.emulated_seconds
+        left = inventory(request["deploymentName"], [request["primary"]["region"], request["secondary"]["region"]])
+    return Rollback(
+        minute=minute,
+        failed_after=failed - created,
+        makespan=end - failed,
+        floor=rollback_floor(profile, failed - created),
+        status=result.status,
+        error=result.error,
+        leftovers=left,
+    )
+
+
+def render_rollbacks(profile_name: str, rollbacks: list[Rollback]) -> str:
+    lines = [
+        f"== rollback while the clusters are CREATING ({profile_name}): a hard failure injected at minute m; "
+        "MSK refuses DeleteCluster until creation ends"
+    ]
+    lines.append("  minute  rollback (min)  floor (min) = remaining create + delete + ENI linger  ratio   leftovers")
+    for r in rollbacks:
+        f = r.floor
+        lines.append(
+            f"  {r.minute:>6g}  {_m(r.makespan):>14}  {_m(f['total']):>11} = {_m(f['remaining_create'])} + "
+            f"{_m(f['cluster_delete'])} + {_m(f['eni_linger'])}{'':>14}{r.ratio:.3f}   "
+            f"{'none' if not r.leftovers else r.leftovers}  (target <= {TARGET_ROLLBACK_RATIO}; {r.status} {r.error})"
+        )
+    return "\n".join(lines)
+
+
 def targets(s: Scenario) -> dict[str, dict[str, Any]]:
     return {
         "provisioningRatio": {
@@ -564,6 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--input", type=Path, default=SAMPLE_INPUT, help="region-pair input (default: the sample)")
     parser.add_argument("--no-fast", action="store_true", help="skip the extra run with the emulator's FAST profile")
+    parser.add_argument(
+        "--no-rollback", action="store_true", help="skip the rollbacks with a failure while the clusters are CREATING"
+    )
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -577,13 +673,25 @@ def main(argv: list[str] | None = None) -> int:
     for name, profile in runs:
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools prints metrics to stdout
             scenarios.append(run_scenario(name, profile, args.poll, request))
+    rollbacks: list[Rollback] = []
+    if not args.no_rollback:
+        with contextlib.redirect_stdout(io.StringIO()):
+            rollbacks = [run_rollback(runs[0][1], args.poll, request, m) for m in ROLLBACK_FAILURE_MINUTES]
     elapsed = time.perf_counter() - started
     if args.json:
-        print(json.dumps({"scenarios": [s.to_dict() for s in scenarios], "realSeconds": round(elapsed, 2)}, indent=2))
+        out = {
+            "scenarios": [s.to_dict() for s in scenarios],
+            "rollbacksDuringCreation": [r.to_dict() for r in rollbacks],
+            "realSeconds": round(elapsed, 2),
+        }
+        print(json.dumps(out, indent=2))
     else:
         print(render_all(scenarios))
+        if rollbacks:
+            print("\n" + render_rollbacks(runs[0][0], rollbacks))
         print(f"\nbenchmark real time: {elapsed:.1f} s")
-    return 0 if all(s.provision.status == s.teardown.status == "SUCCEEDED" for s in scenarios) else 1
+    ok = all(s.provision.status == s.teardown.status == "SUCCEEDED" for s in scenarios)
+    return 0 if ok and all(not r.leftovers and r.status == "FAILED" for r in rollbacks) else 1
 
 
 def _display(path: Path) -> str:

@@ -96,7 +96,7 @@ def terminate(event, context):
     result = cm.terminate_clients(
         deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
     )
-    return {**result, "done": "yes" if result["remaining"] == 0 else "no"}
+    return {**result, "done": result["remaining"] == 0}
 
 
 @task("delete-client-security-group")

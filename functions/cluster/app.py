@@ -53,7 +53,6 @@ def bootstrap(event, context):
 
 @task("delete-cluster")
 def delete(event, context):
-    result = cluster.delete_cluster(
+    return cluster.delete_cluster(
         deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
     )
-    return {**result, "done": "yes" if result["remaining"] == 0 else "no"}

@@ -51,9 +51,8 @@ def route(event, context):
 @task("delete-peering")
 def delete(event, context):
     config = event["config"]
-    result = peering.delete_peering(
+    return peering.delete_peering(
         deployment=config["deploymentName"],
         primary_region=config["primary"]["region"],
         secondary_region=config["secondary"]["region"],
     )
-    return {**result, "done": "yes" if result["remaining"] == 0 else "no"}

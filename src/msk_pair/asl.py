@@ -133,7 +133,7 @@ def poll_loop(
     *,
     result_path: str,
     ready_path: str,
-    ready: str,
+    ready: str | bool,
     wait_seconds: int | None = None,
     wait_seconds_path: str | None = None,
     max_polls: int | None = None,
@@ -147,7 +147,8 @@ def poll_loop(
     """A wait-until-ready loop: check (a task), Choice, Wait, count, check again; bounded.
 
     No Lambda sleeps: the Wait state waits, for free. The counter lives at
-    ``<result_path>Polls`` and the loop fails with ``timeout_error`` past the limit.
+    ``<result_path>Polls`` and the loop fails with ``timeout_error`` past the limit. ``ready`` is a
+    status string (StringEquals) or a boolean the check returns (BooleanEquals).
     Inside a Parallel branch a failure fails the branch (the Parallel's Catch handles it);
     at the top level ``on_error`` names the state that handles it (with ``$.error`` set).
     """
@@ -186,7 +187,11 @@ def poll_loop(
         f"{name}: ready?": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": ready_path, "StringEquals": ready, "Next": next_state},
+                {
+                    "Variable": ready_path,
+                    ("BooleanEquals" if isinstance(ready, bool) else "StringEquals"): ready,
+                    "Next": next_state,
+                },
                 {"Variable": counter, **limit, "Next": f"{name}: timed out"},
             ],
             "Default": f"{name}: wait",
@@ -525,8 +530,16 @@ def provisioning_states() -> dict[str, Any]:
 
 # -- teardown ----------------------------------------------------------------------
 def teardown_branch(role: str) -> dict[str, Any]:
-    """One region, in dependency order: cluster (and wait until gone), secret and key, network."""
+    """One region, in dependency order, everything MSK lets go of at once first.
+
+    MSK refuses to delete a cluster that is CREATING (or UPDATING, HEALING...): "You can't delete cluster
+    in CREATING state". So the cluster's deletion is started where MSK allows it (ACTIVE or FAILED), the
+    client, its group, the secret and the key go at once, and then a Wait loop (bounded by
+    timing.clusterTimeoutMinutes) waits for the cluster to become deletable and deletes it, and a second
+    one waits until it is gone. The network goes last (the brokers' interfaces linger a while).
+    """
     t = title(role)
+    delete_cluster = task("ClusterDeleteFunction", role=role, deleting=True)
     states: dict[str, Any] = {
         f"{t}: start cluster deletion": task(
             "ClusterDeleteFunction",
@@ -534,14 +547,14 @@ def teardown_branch(role: str) -> dict[str, Any]:
             deleting=True,
             result_path=None,
             next_state=f"{t}: terminate client: start",
-            comment="Deletion takes minutes: start it first, terminate the client meanwhile, then wait.",
+            comment="Deletion takes minutes: start it first if MSK allows it now; the rest goes meanwhile.",
         ),
         **poll_loop(
             f"{t}: terminate client",
             task("ClientTerminateFunction", role=role, deleting=True),
             result_path="$.clientTeardown",
             ready_path="$.clientTeardown.done",
-            ready="yes",
+            ready=True,
             wait_seconds_path="$.config.timing.pollSeconds",
             max_polls_path="$.config.timing.maxClientPolls",
             timeout_error="TeardownFailed",
@@ -553,22 +566,41 @@ def teardown_branch(role: str) -> dict[str, Any]:
             role=role,
             deleting=True,
             result_path=None,
+            next_state=f"{t}: delete secret and key",
+        ),
+        f"{t}: delete secret and key": task(
+            "ScramDeleteFunction",
+            role=role,
+            deleting=True,
+            result_path=None,
+            next_state=f"{t}: wait until the cluster can be deleted: start",
+        ),
+        **poll_loop(
+            f"{t}: wait until the cluster can be deleted",
+            delete_cluster,
+            result_path="$.clusterTeardown",
+            ready_path="$.clusterTeardown.started",
+            ready=True,
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClusterPolls",
+            timeout_error="TeardownFailed",
+            timeout_cause=(
+                f"The {role} MSK cluster was still in a state MSK refuses deletion in (CREATING, UPDATING...) "
+                "after timing.clusterTimeoutMinutes."
+            ),
             next_state=f"{t}: delete cluster: start",
         ),
         **poll_loop(
             f"{t}: delete cluster",
-            task("ClusterDeleteFunction", role=role, deleting=True),
+            delete_cluster,
             result_path="$.clusterTeardown",
             ready_path="$.clusterTeardown.done",
-            ready="yes",
+            ready=True,
             wait_seconds_path="$.config.timing.pollSeconds",
             max_polls_path="$.config.timing.maxClusterPolls",
             timeout_error="TeardownFailed",
             timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
-            next_state=f"{t}: delete secret and key",
-        ),
-        f"{t}: delete secret and key": task(
-            "ScramDeleteFunction", role=role, deleting=True, result_path=None, next_state=f"{t}: delete network"
+            next_state=f"{t}: delete network",
         ),
         f"{t}: delete network": task("DeleteNetworkFunction", role=role, deleting=True),
     }
@@ -600,7 +632,7 @@ def teardown_states() -> dict[str, Any]:
             },
             result_path="$.peeringTeardown",
             ready_path="$.peeringTeardown.done",
-            ready="yes",
+            ready=True,
             wait_seconds=PEERING_POLL_SECONDS,
             max_polls=PEERING_MAX_POLLS,
             timeout_error="TeardownFailed",

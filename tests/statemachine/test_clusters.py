@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import boto3
+import pytest
 
 from msk_pair.emulator import msk as msk_emulator
-from tests.conftest import leftovers
+from tests.conftest import TEARDOWN_REQUEST, leftovers
 from tests.statemachine.test_network_path_flow import break_before_state
 
 
@@ -98,13 +99,68 @@ def test_a_failed_cluster_tears_everything_down(emu, sample):
     assert leftovers() == {}
 
 
-def test_a_cluster_that_never_becomes_active_times_out_and_tears_down(emu, sample):
-    msk_emulator.slow_next_cluster(10 * 3600, region="us-east-1")
+def test_a_cluster_that_is_not_active_in_time_times_out_and_tears_down(emu, sample):
+    # 50 minutes of CREATING against a 30-minute timeout: provisioning gives up at 30; MSK refuses to delete a
+    # CREATING cluster, so the rollback waits (up to another 30) until it may, then deletes it.
+    msk_emulator.slow_next_cluster(50 * 60, region="us-east-1")
     sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 30}
     result = emu.run(sample)
     assert result.status == "FAILED"
     assert result.error == "ClusterTimeout"
     assert "primary CREATING, secondary ACTIVE" in result.cause
+    assert leftovers() == {}
+
+
+def _fail_at_minute(emu, minute: float) -> None:
+    """A hard failure in whatever task runs ``minute`` emulated minutes after the execution starts."""
+    emu.faults.add(
+        "*", error="HardFault", message=f"broken at minute {minute}", not_before=emu.clock.latest() + minute * 60
+    )
+
+
+@pytest.mark.parametrize("minute", [1, 10])
+def test_a_failure_while_the_clusters_are_creating_rolls_back_to_nothing(emu, sample, minute):
+    """Issue 11, defect 4: MSK refuses DeleteCluster while CREATING ("You can't delete cluster in CREATING state").
+    The old rollback retried the refusal for under 9 minutes, then failed and left clusters, VPCs and keys."""
+    for region in ("us-east-1", "us-west-2"):
+        msk_emulator.slow_next_cluster(60 * 60, region=region)  # an hour of CREATING, as MSK can take
+    started = emu.clock.latest()
+    _fail_at_minute(emu, minute)
+    result = emu.run(sample)
+    assert result.status == "FAILED" and result.error == "HardFault", result.cause
+    assert f"broken at minute {minute}" in result.cause
+    assert leftovers() == {}
+    names = _entered(result)
+    # the secret and key went at once; the cluster only when MSK allowed it, after it left CREATING
+    waits = names.count("Primary: wait until the cluster can be deleted")
+    assert waits >= 60 - minute - 5, waits
+    assert names.index("Primary: delete secret and key") < names.index("Primary: wait until the cluster can be deleted")
+    assert emu.clock.latest() - started >= 60 * 60
+
+
+def test_the_teardown_entry_point_waits_for_a_creating_cluster_too(emu, sample):
+    msk_emulator.slow_next_cluster(45 * 60, region="us-west-2")
+    sample["onFailure"] = "RETAIN"
+    _fail_at_minute(emu, 2)
+    kept = emu.run(sample)
+    assert kept.status == "FAILED" and leftovers() != {}
+    clusters = boto3.client("kafka", region_name="us-west-2").list_clusters_v2()["ClusterInfoList"]
+    assert [c["State"] for c in clusters] == ["CREATING"]
+    emu.faults.clear()
+    result = emu.run(TEARDOWN_REQUEST)
+    assert result.status == "SUCCEEDED", result.cause
+    assert leftovers() == {}
+
+
+def test_a_cluster_stuck_creating_beyond_the_bound_fails_the_teardown_and_a_later_one_finishes(emu, sample):
+    msk_emulator.slow_next_cluster(3 * 3600, region="us-east-1")
+    sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 30}
+    result = emu.run(sample)
+    assert result.status == "FAILED" and result.error == "TeardownFailed", result.cause
+    assert "refuses deletion in" in result.cause
+    emu.clock.advance(3 * 3600)  # MSK finishes creating it eventually
+    again = emu.run(TEARDOWN_REQUEST)
+    assert again.status == "SUCCEEDED", again.cause
     assert leftovers() == {}
 
 

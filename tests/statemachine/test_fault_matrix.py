@@ -40,8 +40,8 @@ EXPECTED_PER_REGION = {
     "vpcs": 1,
     "subnets": 4,
     "internetGateways": 1,
-    "routeTables": 1,
-    "securityGroups": 1,
+    "routeTables": 2,  # the public one, and the VPC's main table (tagged, see network.create_network)
+    "securityGroups": 2,  # the client's, and the VPC's default group (tagged)
     "instances": 1,
     "peeringConnections": 1,
     "clusters": 1,

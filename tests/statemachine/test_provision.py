@@ -126,7 +126,7 @@ def test_provisioning_twice_makes_no_duplicates(emu, sample):
         inv = region_inventory("orders-dr", region)
         assert len(inv["vpcs"]) == 1 and len(inv["subnets"]) == 4 and len(inv["internetGateways"]) == 1
         assert len(inv["clusters"]) == 1 and len(inv["instances"]) == 1 and len(inv["secrets"]) == 1
-        assert len(inv["kmsKeys"]) == 1 and len(inv["securityGroups"]) == 1
+        assert len(inv["kmsKeys"]) == 1 and len(inv["securityGroups"]) == 2  # the client's, the VPC's default
 
 
 def test_teardown_mode_deletes_a_finished_deployment_and_is_safe_twice(emu, sample):

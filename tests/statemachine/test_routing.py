@@ -74,6 +74,21 @@ EXPECTED = {
         ["Assemble output"],
     ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
+    # MSK refuses DeleteCluster while CREATING: the rollback deletes the rest, then loops until it may.
+    # (A mocked response is picked by retry count, not by loop pass, so each state answers once here; the
+    # real emulator runs the loops in tests/statemachine/test_clusters.py.)
+    "RollbackWaitsForACreatingCluster": (
+        "FAILED",
+        "Boom",
+        [
+            "Primary: delete secret and key",
+            "Primary: wait until the cluster can be deleted",
+            "Primary: delete cluster",
+            "Primary: delete network",
+            "Fail with original error",
+        ],
+        ["Teardown failed", "Primary: wait until the cluster can be deleted: timed out"],
+    ),
 }
 
 
@@ -101,6 +116,15 @@ def test_every_test_case_has_an_expectation():
 
     cases = json.loads(MOCK_CONFIG.read_text())["StateMachines"]["msk-pair"]["TestCases"]
     assert set(cases) == set(EXPECTED)
+
+
+def test_rollback_deletes_the_secret_before_it_waits_for_the_cluster(mocked):
+    result = mocked.run({"deploymentName": "mock-dr"}, test_case="RollbackWaitsForACreatingCluster")
+    names = [e["stateEnteredEventDetails"]["name"] for e in result.events if e["type"] == "TaskStateEntered"]
+    primary = [n for n in names if n.startswith("Primary:")]
+    waiting = "Primary: wait until the cluster can be deleted"
+    assert primary.index("Primary: delete secret and key") < primary.index(waiting)
+    assert primary.index(waiting) < primary.index("Primary: delete cluster") < primary.index("Primary: delete network")
 
 
 def test_mocked_retries_follow_the_retry_policy(mocked):

@@ -102,9 +102,14 @@ def test_a_cluster_of_the_same_name_but_not_ours_is_a_conflict(kafka: Any, net: 
         _make(net, config)
 
 
+def _remaining(n: int) -> dict[str, Any]:
+    return {"remaining": n, "waiting": {}, "started": True, "done": n == 0}
+
+
 def test_a_cluster_still_deleting_is_a_conflict(vclock: VirtualClock, net: dict[str, Any], config: dict) -> None:
     _make(net, config)
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 1}
+    vclock.advance(PROFILE.cluster_create)
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(1)
     with pytest.raises(Conflict):
         _make(net, config)
     vclock.advance(PROFILE.cluster_delete)
@@ -188,7 +193,7 @@ def test_bootstrap_brokers(vclock: VirtualClock, net: dict[str, Any], config: di
 def test_delete_cluster_loops_to_zero_and_is_safe_to_repeat(
     vclock: VirtualClock, kafka: Any, net: dict[str, Any], config: dict
 ) -> None:
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 0}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(0)
     arn = _make(net, config)["clusterArn"]
     secret = _secret()
     vclock.advance(PROFILE.cluster_create)
@@ -197,21 +202,47 @@ def test_delete_cluster_loops_to_zero_and_is_safe_to_repeat(
     calls: list[str] = []
     client = aws.client("kafka", REGION)
     client.meta.events.register("before-call.kafka.*", lambda model, **_: calls.append(model.name))
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 1}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(1)
     assert calls.index("BatchDisassociateScramSecret") < calls.index("DeleteCluster")
     calls.clear()
     vclock.advance(60)
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 1}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(1)
     assert "DeleteCluster" not in calls  # DELETING: not deleted again
     vclock.advance(PROFILE.cluster_delete)
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 0}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(0)
     assert kafka.list_clusters_v2()["ClusterInfoList"] == []
+
+
+@pytest.mark.parametrize("state", ["CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER"])
+def test_delete_cluster_waits_while_msk_refuses_it(
+    vclock: VirtualClock, kafka: Any, net: dict[str, Any], config: dict, state: str
+) -> None:
+    """MSK: "You can't delete cluster in CREATING state" (and so for the other transitional states)."""
+    arn = _make(net, config)["clusterArn"]
+    if state != "CREATING":
+        vclock.advance(PROFILE.cluster_create)
+        msk.hold_cluster(arn, state, 600)
+    waiting = cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION)
+    assert waiting == {"remaining": 1, "waiting": {"orders-dr-primary": state}, "started": False, "done": False}
+    vclock.advance(PROFILE.cluster_create + 600)
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(1)
+    assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "DELETING"
+
+
+def test_delete_cluster_deletes_a_failed_cluster(vclock: VirtualClock, kafka: Any, net: dict, config: dict) -> None:
+    msk.fail_next_cluster(REGION)
+    arn = _make(net, config)["clusterArn"]
+    vclock.advance(PROFILE.cluster_create)
+    assert kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["State"] == "FAILED"
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(1)
+    vclock.advance(PROFILE.cluster_delete)
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(0)
 
 
 def test_delete_cluster_only_touches_its_own_role(vclock: VirtualClock, kafka: Any, net: dict, config: dict) -> None:
     _make(net, config)
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="secondary", region=REGION) == {"remaining": 0}
-    assert cluster.delete_cluster(deployment="other", role="primary", region=REGION) == {"remaining": 0}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="secondary", region=REGION) == _remaining(0)
+    assert cluster.delete_cluster(deployment="other", role="primary", region=REGION) == _remaining(0)
     assert kafka.list_clusters_v2()["ClusterInfoList"][0]["State"] == "CREATING"
 
 
@@ -220,7 +251,7 @@ def test_network_deletion_waits_for_the_broker_interfaces(vclock: VirtualClock, 
     vclock.advance(PROFILE.cluster_create)
     cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION)
     vclock.advance(PROFILE.cluster_delete)
-    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == {"remaining": 0}
+    assert cluster.delete_cluster(deployment=DEPLOYMENT, role="primary", region=REGION) == _remaining(0)
     with pytest.raises(ResourceInUse):
         network.delete_network(deployment=DEPLOYMENT, role="primary", region=REGION)
     vclock.advance(PROFILE.cluster_eni_linger)

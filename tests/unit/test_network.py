@@ -61,7 +61,21 @@ def test_running_twice_makes_no_duplicates():
     assert first == second
     inv = region_inventory("net-test", REGION)
     assert len(inv["vpcs"]) == 1 and len(inv["subnets"]) == 4
-    assert len(inv["internetGateways"]) == 1 and len(inv["routeTables"]) == 1
+    # the public route table, and the VPC's main route table and default group, claimed with the tags
+    assert len(inv["internetGateways"]) == 1 and len(inv["routeTables"]) == 2
+    assert len(inv["securityGroups"]) == 1
+
+
+def test_the_vpcs_default_group_and_main_table_carry_the_tags():
+    """Every later route or rule change is allowed only on tagged resources (template.yaml conditions)."""
+    made = make()
+    ec2 = boto3.client("ec2", REGION)
+    for described in (
+        ec2.describe_route_tables(RouteTableIds=[made["routeTables"]["main"]])["RouteTables"][0],
+        ec2.describe_security_groups(GroupIds=[made["defaultSecurityGroupId"]])["SecurityGroups"][0],
+    ):
+        tags = {t["Key"]: t["Value"] for t in described["Tags"]}
+        assert tags[DEPLOYMENT_TAG] == "net-test" and tags[ROLE_TAG] == "primary"
 
 
 def test_existing_vpc_with_another_cidr_is_refused():

@@ -12,6 +12,7 @@ import pytest
 from msk_pair.emulator import msk, profile, strict_ec2
 from msk_pair.emulator.clock import VirtualClock
 from mskpair_core import scram
+from mskpair_core.errors import Conflict
 from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG
 
 REGION = "us-west-2"
@@ -127,10 +128,30 @@ def test_password_never_returned_or_logged(sm: Any, caplog: pytest.LogCaptureFix
 
 def test_ensure_secret_moves_a_secret_to_the_new_key(sm: Any, kms: Any) -> None:
     old = kms.create_key()["KeyMetadata"]["Arn"]
-    sm.create_secret(Name="AmazonMSK_orders-dr", KmsKeyId=old, SecretString='{"username": "a", "password": "b"}')
+    tags = [{"Key": DEPLOYMENT_TAG, "Value": DEPLOYMENT}, {"Key": ROLE_TAG, "Value": "primary"}]
+    value = '{"username": "a", "password": "b"}'
+    sm.create_secret(Name="AmazonMSK_orders-dr", KmsKeyId=old, SecretString=value, Tags=tags)
     key = scram.ensure_key(deployment=DEPLOYMENT, role="primary", region=REGION)
     arn = scram.ensure_secret(deployment=DEPLOYMENT, role="primary", region=REGION, key_arn=key, username="msk-admin")
     assert sm.describe_secret(SecretId=arn)["KmsKeyId"] == key
+
+
+def test_a_same_named_secret_that_is_not_ours_is_neither_used_nor_deleted(sm: Any) -> None:
+    theirs = sm.create_secret(Name="AmazonMSK_orders-dr", SecretString='{"username": "a", "password": "b"}')["ARN"]
+    key = scram.ensure_key(deployment=DEPLOYMENT, role="primary", region=REGION)
+    with pytest.raises(Conflict, match="not tagged as deployment orders-dr"):
+        scram.ensure_secret(deployment=DEPLOYMENT, role="primary", region=REGION, key_arn=key, username="msk-admin")
+    assert scram.delete_secret(deployment=DEPLOYMENT, region=REGION) is False
+    assert sm.describe_secret(SecretId=theirs)["Name"] == "AmazonMSK_orders-dr"
+
+
+def test_the_key_rotates_yearly(kms: Any) -> None:
+    """KMS developer guide, "Rotating AWS KMS keys": automatic rotation, old material kept for decryption."""
+    key = scram.ensure_key(deployment=DEPLOYMENT, role="primary", region=REGION)
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is True
+    kms.disable_key_rotation(KeyId=key)
+    scram.ensure_key(deployment=DEPLOYMENT, role="primary", region=REGION)  # a re-run turns it back on
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is True
 
 
 def test_delete_secret_force_deletes_so_the_name_is_reusable(sm: Any) -> None:

@@ -708,7 +708,10 @@ def grantee_findings(grantee: Grantee) -> list[Finding]:
         resources = [str(r) for _, _, st in allows if _allows(st, action) for r in as_list(st.get("Resource"))]
         prefix = action.split(":", 1)[0]
         priv = privilege(action) or {}
+        alternatives = _alternatives(action, prefix, resources)
         for rt, row in sorted(priv.get("resource_types", {}).items()):
+            if rt in alternatives:
+                continue
             if rt and row.get("required") and not resource_type_matches(prefix, rt, resources):
                 out.append(
                     Finding(
@@ -720,6 +723,8 @@ def grantee_findings(grantee: Grantee) -> list[Finding]:
                 )
         needed = {d for row in _rows(action, resources) for d in row.get("dependent_actions", [])}
         for dependent in sorted(needed):
+            if _not_applicable(action, dependent):
+                continue
             if not any(_allows(st, dependent) for _, _, st in allows):
                 out.append(
                     Finding(
@@ -731,11 +736,32 @@ def grantee_findings(grantee: Grantee) -> list[Finding]:
     return out
 
 
+def _not_applicable(action: str, dependent: str) -> bool:
+    """A dependent action the emulator's interpretation of the reference (iam_reference.DEPENDENT_ACTIONS,
+    each entry with its AWS source) says IAM does not check for the requests msk-pair makes."""
+    from msk_pair.emulator import iam_reference
+
+    rule = iam_reference.dependent_rule(iam_reference.action_spec(action).action, dependent)
+    return rule is not None and isinstance(rule({}), iam_reference.NotApplicable)
+
+
+def _alternatives(action: str, prefix: str, resources: list[str]) -> set[str]:
+    """Resource types the reference marks required that are alternatives (iam_reference.ALTERNATIVE_RESOURCE_TYPES):
+    one allowed is enough."""
+    from msk_pair.emulator import iam_reference
+
+    found = iam_reference.ALTERNATIVE_RESOURCE_TYPES.get(iam_reference.action_spec(action).action)
+    if not found:
+        return set()
+    types = set(found[0])
+    return types if any(resource_type_matches(prefix, rt, resources) for rt in types) else set()
+
+
 # -- all of it --------------------------------------------------------------------------------
 @cache
 def load_cfn(root: Path) -> dict[str, Any]:
     """template.yaml as CloudFormation receives it (once per run)."""
-    from msk_pair.emulator.engine import load_template
+    from msk_pair.emulator.cfn import load_template
 
     return sam_transform(load_template(root))
 

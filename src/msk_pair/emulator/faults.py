@@ -4,6 +4,9 @@ Tests (and ``msk-pair run --local --fail ...``) use this to prove that a failure
 anywhere ends in teardown. ``after=True`` runs the handler first and raises after
 its AWS calls succeeded, as a Lambda that times out before returning would: the
 retried task must then find what the first attempt made, not make it twice.
+
+A fault can also wait for a moment of emulated time (``not_before``) and hit whatever function runs
+then (``function="*"``): "a failure at minute 10 of the cluster's creation" whatever state that is.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from msk_pair.emulator import clock
 
 
 @dataclass
@@ -22,10 +27,13 @@ class Fault:
     times: int | None = 1
     after: bool = False
     state: str | None = None
+    not_before: float | None = None  # emulated epoch seconds: the fault waits for this moment
     hits: int = 0
 
     def matches(self, function: str, payload: Any, after: bool) -> bool:
-        if function != self.function or after != self.after:
+        if self.function not in ("*", function) or after != self.after:
+            return False
+        if self.not_before is not None and clock.now() < self.not_before:
             return False
         if self.times is not None and self.hits >= self.times:
             return False
@@ -54,9 +62,11 @@ class FaultPlan:
         times: int | None = 1,
         after: bool = False,
         state: str | None = None,
+        not_before: float | None = None,
     ) -> Fault:
-        """Make ``function`` raise ``error`` (for one ``role`` or Step Functions ``state`` only, if given)."""
-        fault = Fault(function, error, message, role, times, after, state)
+        """Make ``function`` (``"*"``: any) raise ``error`` (for one ``role`` or Step Functions ``state`` only, and
+        from emulated time ``not_before`` on, if given)."""
+        fault = Fault(function, error, message, role, times, after, state, not_before)
         with self._lock:
             self.faults.append(fault)
         return fault

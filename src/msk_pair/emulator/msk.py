@@ -22,8 +22,13 @@ Rules (what MSK does; "moto:" says what moto 5.2.5 did):
    (or ``FAILED`` with ``StateInfo {Code, Message}`` when a test asked, see
    :func:`fail_next_cluster`). moto: ``CREATING`` forever.
 4. DeleteCluster makes it ``DELETING`` for ``profile.cluster_delete`` seconds, then it is gone
-   (Describe: ``NotFoundException``). Deleting a cluster that is already ``DELETING`` fails with
-   ``BadRequestException``. moto: gone at once; a missing cluster raised a server error.
+   (Describe: ``NotFoundException``). MSK refuses to delete a cluster that is ``CREATING``,
+   ``UPDATING``, ``HEALING``, ``MAINTENANCE``, ``REBOOTING_BROKER`` or already ``DELETING``:
+   ``BadRequestException: You can't delete cluster in CREATING state.`` (the message AWS returns,
+   quoted for DELETING in crossplane-contrib/provider-aws#733; the states from the MSK API reference's
+   cluster states and issue 11). ``ACTIVE`` and ``FAILED`` clusters are deletable. A test can hold a
+   cluster in one of those states for a while (:func:`hold_cluster`). moto: gone at once, in any
+   state; a missing cluster raised a server error.
 5. BatchAssociateScramSecret / BatchDisassociateScramSecret / ListScramSecrets (moto: missing).
    A secret is refused, in ``UnprocessedScramSecrets`` with an ``ErrorCode``, unless the
    cluster is ``ACTIVE`` (``InvalidClusterState``), the secret exists, its name starts with
@@ -98,6 +103,10 @@ _CREATE_SECONDS = "_msk_create_seconds"
 _FAILURE = "_msk_failure"
 _SECRETS = "_msk_scram_secrets"
 _ENIS = "_msk_enis"
+_HOLD = "_msk_hold"  # (state, until): a test holds the cluster in a transitional state (rule 4)
+
+# MSK refuses DeleteCluster in these states (rule 4).
+NOT_DELETABLE = ("CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "DELETING")
 
 
 class ConflictException(KafkaException):
@@ -222,6 +231,21 @@ def slow_next_cluster(seconds: float, region: str | None = None, *, name: str | 
         _plans.append(_Plan(region, name, None, float(seconds)))
 
 
+def hold_cluster(cluster_arn: str, state: str, seconds: float) -> None:
+    """Put an existing (ACTIVE) cluster in ``state`` (HEALING, MAINTENANCE, REBOOTING_BROKER...) for ``seconds``."""
+    with _lock:
+        for backend in _all_backends():
+            cluster = backend.clusters.get(cluster_arn)
+            if cluster is not None:
+                cluster.__dict__[_HOLD] = (state, clock.now() + float(seconds))
+                return
+    raise KeyError(f"no cluster {cluster_arn}")
+
+
+def _all_backends() -> list[KafkaBackend]:
+    return [backend for regions in kafka_backends.values() for backend in regions.values()]
+
+
 def reset() -> None:
     """Forget test plans, pending network interface removals, version overrides and zone remaps."""
     with _lock:
@@ -252,10 +276,13 @@ def _get_state(cluster: FakeKafkaCluster) -> str:
     d = cluster.__dict__
     if not _managed(cluster):
         return d.get("state", "CREATING")
+    hold = d.get(_HOLD)
     if d.get(_T_DELETING) is not None:
         state = "DELETING"
     elif clock.now() < d[_T_CREATED] + d[_CREATE_SECONDS]:
         state = "CREATING"
+    elif hold is not None and clock.now() < hold[1]:
+        state = hold[0]
     else:
         state = "FAILED" if d.get(_FAILURE) else "ACTIVE"
     d["state"] = state
@@ -601,10 +628,8 @@ def _list_clusters(self: KafkaBackend, cluster_name_filter: str | None) -> list[
 def _delete_cluster(self: KafkaBackend, cluster_arn: str, current_version: str | None = None) -> tuple[str, str]:
     with _lock:
         cluster = _get_cluster(self, cluster_arn)
-        if cluster.state == "DELETING":
-            raise BadRequestException(
-                f"The request cannot be processed because cluster {cluster_arn} is in the DELETING state."
-            )
+        if cluster.state in NOT_DELETABLE:
+            raise BadRequestException(f"You can't delete cluster in {cluster.state} state.")
         if current_version and current_version != cluster.current_version:
             raise BadRequestException(
                 f"The provided current version {current_version} does not match the cluster's current version."

@@ -33,6 +33,11 @@ MSK_TRANSIENT = frozenset({"TooManyRequestsException", "InternalServerErrorExcep
 # States in which a cluster is on its way somewhere and a call refused now may succeed later.
 IN_TRANSITION = frozenset({"CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER"})
 
+# States in which MSK refuses DeleteCluster ("BadRequestException: You can't delete cluster in CREATING
+# state", and so for the others; MSK API reference, DeleteCluster, and the console's rule that only an
+# ACTIVE or FAILED cluster can be deleted). A FAILED cluster is deletable.
+NOT_DELETABLE = IN_TRANSITION
+
 # UnprocessedScramSecrets error codes that mean "not yet" rather than "never" (e.g. the emulator's
 # InvalidClusterState; on AWS a cluster that is not ACTIVE is also detected by re-reading its state).
 ASSOCIATION_NOT_YET = frozenset({"InvalidClusterState", "TooManyRequestsException", "InternalServerError"})
@@ -284,23 +289,30 @@ def _disassociate_all(kafka: Any, cluster_arn: str) -> None:
         )
 
 
-def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, int]:
-    """Start deleting this deployment's clusters of ``role`` in ``region``; returns ``{"remaining": n}``.
+def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, Any]:
+    """Delete this deployment's clusters of ``role`` in ``region`` as far as MSK allows now. Never waits.
 
-    Clusters are found by tags (every cluster of the region is listed). An ACTIVE cluster first
-    has its SCRAM secrets disassociated; a cluster not already ``DELETING`` is deleted (MSK
-    refuses to delete one that is). ``remaining`` counts the clusters that still exist, in any
-    state, after this call: the state machine waits and calls again until it is 0. Never waits.
+    Clusters are found by tags (every cluster of the region is listed). An ACTIVE or FAILED cluster is
+    deleted (an ACTIVE one first has its SCRAM secrets disassociated). One that MSK refuses to delete
+    now (:data:`NOT_DELETABLE`: CREATING, UPDATING...) is left alone and reported as waiting: the
+    state machine removes everything else, then calls again after Wait states until it is deletable.
 
-    Transient: throttling, 5xx, ``ConflictException`` and a ``BadRequestException`` while the
-    cluster is in a transition (UPDATING, REBOOTING_BROKER...) that forbids deletion for now.
-    A ``NotFoundException`` (gone meanwhile) and a ``BadRequestException`` because it is already
-    ``DELETING`` count as done.
+    Returns ``{"remaining": n, "waiting": {name: state}, "started": bool, "done": bool}``:
+    ``remaining`` counts the clusters that still exist (any state); ``started``: none is waiting (each
+    is gone or ``DELETING``); ``done``: none remains.
+
+    Transient: throttling, 5xx, ``ConflictException``. A ``NotFoundException`` (gone meanwhile) counts
+    as deleted; a ``BadRequestException`` is resolved by the cluster's state read again (``DELETING``
+    or gone: done; a state MSK refuses deletion in: waiting).
     """
     kafka = client("kafka", region)
+    waiting: dict[str, str] = {}
     for info in _ours(region, deployment, role):
         arn, state = info["ClusterArn"], info["State"]
         if state == "DELETING":
+            continue
+        if state in NOT_DELETABLE:
+            waiting[info["ClusterName"]] = state
             continue
         try:
             if state == "ACTIVE":
@@ -317,7 +329,11 @@ def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, int
             now = _state_or_none(kafka, arn)
             if now in (None, "DELETING"):
                 continue
-            if now in IN_TRANSITION or now == "ACTIVE":
-                raise Transient(f"DeleteCluster {arn}: refused while {now}, try again") from None
+            if now in NOT_DELETABLE:  # it moved into such a state between our read and the call
+                waiting[info["ClusterName"]] = now
+                continue
             raise
-    return {"remaining": len(_ours(region, deployment, role))}
+    remaining = len(_ours(region, deployment, role))
+    if waiting:
+        LOG.info("MSK refuses to delete %s now: waiting", waiting)
+    return {"remaining": remaining, "waiting": waiting, "started": not waiting, "done": remaining == 0}

@@ -13,7 +13,8 @@ import logging
 from typing import Any, NamedTuple, TypedDict
 
 from mskpair_core.aws import client, delete_if_present, translate_errors
-from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_specifications
+from mskpair_core.errors import Transient
+from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_list, tag_specifications
 
 LOG = logging.getLogger(__name__)
 
@@ -163,9 +164,12 @@ def _ensure_subnets(
 def _ensure_public_route_table(
     ec2: Any, deployment: str, role: Role, vpc_id: str, igw_id: str, public_subnet: str
 ) -> str:
-    found = ec2.describe_route_tables(Filters=[*ec2_filters(deployment, role), {"Name": "vpc-id", "Values": [vpc_id]}])[
-        "RouteTables"
+    filters = [
+        *ec2_filters(deployment, role),
+        {"Name": "vpc-id", "Values": [vpc_id]},
+        {"Name": f"tag:{ROUTE_TABLE_TAG}", "Values": ["public"]},  # not the main table, tagged too
     ]
+    found = ec2.describe_route_tables(Filters=filters)["RouteTables"]
     if found:
         table = found[0]
     else:
@@ -180,26 +184,42 @@ def _ensure_public_route_table(
     return table_id
 
 
-def main_route_table(region: str, vpc_id: str) -> str:
-    ec2 = client("ec2", region)
-    with translate_errors(transient=NOT_YET_VISIBLE):
-        tables = ec2.describe_route_tables(
-            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
-        )["RouteTables"]
+def _main_route_table(ec2: Any, vpc_id: str) -> dict[str, Any]:
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
+    )["RouteTables"]
     if not tables:
-        raise RuntimeError(f"VPC {vpc_id} has no main route table")
-    return tables[0]["RouteTableId"]
+        raise Transient(f"the main route table of VPC {vpc_id} is not visible yet")
+    return tables[0]
+
+
+def _default_group(ec2: Any, vpc_id: str) -> dict[str, Any]:
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"]
+    if not groups:
+        raise Transient(f"the default security group of VPC {vpc_id} is not visible yet")
+    return groups[0]
+
+
+def main_route_table(region: str, vpc_id: str) -> str:
+    with translate_errors(transient=NOT_YET_VISIBLE):
+        return _main_route_table(client("ec2", region), vpc_id)["RouteTableId"]
 
 
 def default_security_group(region: str, vpc_id: str) -> str:
-    ec2 = client("ec2", region)
     with translate_errors(transient=NOT_YET_VISIBLE):
-        groups = ec2.describe_security_groups(
-            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
-        )["SecurityGroups"]
-    if not groups:
-        raise RuntimeError(f"VPC {vpc_id} has no default security group")
-    return groups[0]["GroupId"]
+        return _default_group(client("ec2", region), vpc_id)["GroupId"]
+
+
+def _claim(ec2: Any, resource: dict[str, Any], resource_id: str, deployment: str, role: Role, name: str) -> None:
+    """Tag a resource that came with the VPC (its default security group, its main route table), once.
+
+    Every later route or rule change is allowed only on resources tagged with a deployment (template.yaml:
+    the tag conditions), so the VPC's own default group and main table carry the tags too.
+    """
+    if _tag(resource, DEPLOYMENT_TAG) is None:
+        ec2.create_tags(Resources=[resource_id], Tags=tag_list(deployment, role, name))
 
 
 def create_network(
@@ -214,6 +234,10 @@ def create_network(
         igw_id = _ensure_internet_gateway(ec2, deployment, role, vpc_id)
         subnets = _ensure_subnets(ec2, deployment, role, vpc_id, subnet_plan, azs)
         public_rt = _ensure_public_route_table(ec2, deployment, role, vpc_id, igw_id, subnets["public"])
+        main = _main_route_table(ec2, vpc_id)
+        _claim(ec2, main, main["RouteTableId"], deployment, role, f"{deployment}-{role}-main")
+        group = _default_group(ec2, vpc_id)
+        _claim(ec2, group, group["GroupId"], deployment, role, f"{deployment}-{role}-default")
     return {
         "region": region,
         "role": role,
@@ -221,8 +245,8 @@ def create_network(
         "vpcCidr": vpc_cidr,
         "internetGatewayId": igw_id,
         "subnets": subnets,
-        "routeTables": {"public": public_rt, "main": main_route_table(region, vpc_id)},
-        "defaultSecurityGroupId": default_security_group(region, vpc_id),
+        "routeTables": {"public": public_rt, "main": main["RouteTableId"]},
+        "defaultSecurityGroupId": group["GroupId"],
         "availabilityZones": list(azs[:3]),
     }
 
@@ -261,6 +285,8 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
                 counts["securityGroups"] += delete_if_present(GONE, ec2.delete_security_group, GroupId=group["GroupId"])
 
         tables = ec2.describe_route_tables(Filters=ec2_filters(deployment, role))["RouteTables"]
+        # The main route table (tagged at creation) cannot be deleted: it goes with the VPC.
+        tables = [t for t in tables if not any(a.get("Main") for a in t.get("Associations", []))]
         for table in tables:
             for assoc in table.get("Associations", []):
                 if not assoc.get("Main"):

@@ -9,8 +9,8 @@ The guide's "Connecting the Primary and Secondary AWS Regions", made safe to run
 3. :func:`peering_status` is the state machine's check between Wait states until ``active``.
 4. :func:`route_and_allow` (once per region): the peer CIDR through the connection in every route
    table of the VPC, and the default security group admitting the peer CIDR on the given ports only.
-5. :func:`delete_peering` (teardown) finds the deployment's connections by tags in both regions,
-   cleans routes and rules out of VPCs that are kept, and deletes the connections.
+5. :func:`delete_peering` (teardown) finds the deployment's connections by tags in both regions and
+   deletes them (routes and rules go with the deployment's VPCs).
 
 Nothing here sleeps: every wait is the state machine's Wait state around a call that returns.
 Each call names the error codes that mean "not yet" for it (eventual consistency); throttling is
@@ -42,9 +42,6 @@ ACCEPTED_STATES = frozenset({"provisioning", "active"})
 
 # Errors of the networks' own resources just made (eventual consistency of EC2's control plane).
 NETWORK_NOT_YET_VISIBLE = frozenset({"InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound"})
-NETWORK_GONE = frozenset(
-    {"InvalidVpcID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound", "InvalidRoute.NotFound"}
-)
 
 RULE_DESCRIPTION_PREFIX = "msk-pair"
 
@@ -362,57 +359,16 @@ def route_and_allow(
 # -- teardown ---------------------------------------------------------------------------------------
 
 
-def _kept_vpc(ec2: Any, vpc_id: str, deployment: str) -> bool:
-    """True if the VPC exists and is not this deployment's (so it is not deleted with the deployment)."""
-    try:
-        vpcs = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
-    except ClientError as exc:
-        if error_code(exc) in NETWORK_GONE:
-            return False
-        raise
-    return bool(vpcs) and not _has_tag(vpcs[0], DEPLOYMENT_TAG, deployment)
-
-
-def _clean_vpc(ec2: Any, vpc_id: str, peer_cidr: str, peering_id: str) -> dict[str, int]:
-    """Remove, from a VPC that stays, the routes through ``peering_id`` and our rules for ``peer_cidr``."""
-    counts = {"routes": 0, "rules": 0}
-    for table in _vpc_route_tables(ec2, vpc_id):
-        for route in table.get("Routes", []):
-            if route.get("VpcPeeringConnectionId") == peering_id and route.get("DestinationCidrBlock"):
-                try:
-                    ec2.delete_route(
-                        RouteTableId=table["RouteTableId"], DestinationCidrBlock=route["DestinationCidrBlock"]
-                    )
-                    counts["routes"] += 1
-                except ClientError as exc:
-                    if error_code(exc) not in NETWORK_GONE:
-                        raise
-    group = _default_group(ec2, vpc_id)
-    if group is not None:
-        for perm, ip_range in _cidr_rules(group, peer_cidr):
-            if peering_id not in ip_range.get("Description", ""):
-                continue  # not ours: leave it
-            try:
-                ec2.revoke_security_group_ingress(
-                    GroupId=group["GroupId"], IpPermissions=[_single_rule(perm, ip_range)]
-                )
-                counts["rules"] += 1
-            except ClientError as exc:
-                if error_code(exc) not in NETWORK_GONE | {"InvalidPermission.NotFound"}:
-                    raise
-    return counts
-
-
 def delete_peering(*, deployment: str, primary_region: str, secondary_region: str) -> dict[str, Any]:
     """Delete the deployment's peering connections, found by tags in both regions. Safe to run again.
 
-    Routes and rules in a VPC of the deployment go with the VPC; a VPC that is not tagged with the
-    deployment (kept) is cleaned of the routes through the connection and of our rules for the peer CIDR.
-    Each live connection is deleted from its requester region (the only side that may delete a request
-    still pending acceptance), or from the accepter side if the requester side does not see it.
+    Routes and rules go with the deployment's VPCs (both VPCs of a peering are always the deployment's:
+    route and rule changes are allowed only in tagged VPCs, see template.yaml). Each live connection is
+    deleted from its requester region (the only side that may delete a request still pending
+    acceptance), or from the accepter side if the requester side does not see it.
     ``failed`` / ``rejected`` / ``expired`` connections cannot be deleted on AWS (they disappear on their
-    own) and do not count. Returns ``{"remaining": n, ...}``: connections not deleted yet; the state
-    machine waits and calls again until 0.
+    own) and do not count. Returns ``{"remaining": n, "done": bool, ...}``: connections not deleted yet;
+    the state machine waits and calls again until done.
     """
     regions = list(dict.fromkeys([primary_region, secondary_region]))
     found: dict[str, dict[str, Any]] = {}
@@ -422,21 +378,10 @@ def delete_peering(*, deployment: str, primary_region: str, secondary_region: st
                 if _has_tag(pcx, DEPLOYMENT_TAG, deployment):
                     found.setdefault(pcx["VpcPeeringConnectionId"], pcx)
 
-    cleaned = {"routes": 0, "rules": 0}
     deleted: list[str] = []
     remaining = 0
     for pcx_id, pcx in found.items():
         requester, accepter = pcx.get("RequesterVpcInfo", {}), pcx.get("AccepterVpcInfo", {})
-        sides = [(requester, accepter), (accepter, requester)]
-        with translate_errors():
-            for side, other in sides:
-                if not side.get("Region") or not side.get("VpcId") or not other.get("CidrBlock"):
-                    continue
-                ec2 = client("ec2", side["Region"])
-                if _kept_vpc(ec2, side["VpcId"], deployment):
-                    for key, n in _clean_vpc(ec2, side["VpcId"], other["CidrBlock"], pcx_id).items():
-                        cleaned[key] += n
-
         code = _status(pcx)[0]
         if code in FAILED_STATES or code in GONE_STATES:
             continue
@@ -461,5 +406,5 @@ def delete_peering(*, deployment: str, primary_region: str, secondary_region: st
                 break
         if now is not None and _status(now)[0] not in FAILED_STATES | GONE_STATES:
             remaining += 1
-    LOG.info("peering teardown of %s: deleted %s, cleaned %s, remaining %d", deployment, deleted, cleaned, remaining)
-    return {"remaining": remaining, "deleted": deleted, "found": sorted(found), "cleaned": cleaned}
+    LOG.info("peering teardown of %s: deleted %s, remaining %d", deployment, deleted, remaining)
+    return {"remaining": remaining, "deleted": deleted, "found": sorted(found), "done": remaining == 0}

@@ -32,7 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mskpair_core.aws import client, error_code, translate_errors
-from mskpair_core.errors import ResourceFailed, Transient
+from mskpair_core.errors import Conflict, ResourceFailed, Transient
 from mskpair_core.tags import DEPLOYMENT_TAG, Role, tag_dict
 
 LOG = logging.getLogger(__name__)
@@ -142,8 +142,17 @@ def _describe_key(kms: Any, key_id: str) -> dict[str, Any] | None:
         raise
 
 
+def _rotate(kms: Any, key_id: str) -> None:
+    """Automatic yearly rotation of the key material (KMS developer guide, "Rotating AWS KMS keys"):
+    old material stays for decryption, so the secret needs nothing. Idempotent."""
+    with translate_errors(transient=KMS_TRANSIENT | KMS_NOT_YET):
+        if not kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled"):
+            kms.enable_key_rotation(KeyId=key_id)
+            LOG.info("enabled automatic rotation of KMS key %s", key_id)
+
+
 def _make_usable(kms: Any, meta: dict[str, Any]) -> str:
-    """Bring a key found by our alias back to Enabled; returns its ARN."""
+    """Bring a key found by our alias back to Enabled, with rotation on; returns its ARN."""
     state, key_id = meta["KeyState"], meta["KeyId"]
     with translate_errors(transient=KMS_TRANSIENT):
         if state == "PendingDeletion":
@@ -159,6 +168,7 @@ def _make_usable(kms: Any, meta: dict[str, Any]) -> str:
             raise Transient(f"KMS key {key_id} is {state}")
         elif state != "Enabled":
             raise ResourceFailed(f"KMS key {key_id} (alias of the deployment) is {state} and cannot be used")
+    _rotate(kms, key_id)
     return meta["Arn"]
 
 
@@ -196,6 +206,7 @@ def ensure_key(*, deployment: str, role: Role, region: str) -> str:
             raise Transient(f"KMS alias {alias} exists but its key is not visible yet") from None
         return _make_usable(kms, meta)
     LOG.info("created KMS key %s with alias %s", created["KeyId"], alias)
+    _rotate(kms, created["KeyId"])
     return created["Arn"]
 
 
@@ -228,6 +239,11 @@ def ensure_secret(*, deployment: str, role: Role, region: str, key_arn: str, use
     name = secret_name(deployment)
     found = _describe_secret(sm, name)
     if found is not None:
+        if not _tagged(found.get("Tags"), deployment):
+            raise Conflict(
+                f"a secret named {name} exists in {region} but is not tagged as deployment {deployment}: "
+                "msk-pair neither uses nor changes it (rename or delete it, or choose another deploymentName)"
+            )
         with translate_errors(transient=SECRETS_TRANSIENT):
             if found.get("DeletedDate"):
                 sm.restore_secret(SecretId=found["ARN"])
@@ -281,13 +297,14 @@ def _tagged(tags: list[dict[str, str]] | None, deployment: str) -> bool:
 def delete_secret(*, deployment: str, region: str) -> bool:
     """Force-delete the deployment's secrets in ``region`` (no recovery window, so the name is free again).
 
-    Finds ``AmazonMSK_<deployment>`` by name and any secret tagged with the deployment. A secret
-    that is already gone is fine. Returns whether anything was deleted.
+    Finds ``AmazonMSK_<deployment>`` by name (only if it carries the deployment's tag: a same-named
+    secret that is not ours stays) and any secret tagged with the deployment. A secret that is already
+    gone is fine. Returns whether anything was deleted.
     """
     sm = client("secretsmanager", region)
     targets: dict[str, str] = {}
     found = _describe_secret(sm, secret_name(deployment))
-    if found is not None:
+    if found is not None and _tagged(found.get("Tags"), deployment):  # a same-named secret not ours stays
         targets[found["ARN"]] = found["Name"]
     with translate_errors(transient=SECRETS_TRANSIENT):
         paginator = sm.get_paginator("list_secrets")
