@@ -1,4 +1,4 @@
-"""The history model (msk_pair.history) against real executions on the emulator.
+"""The history model (msk_pair.history) against real executions on the emulator, and the refusal end to end.
 
 For a run, the model walks the ASL along the path the run took, with the run's own polls,
 retries and transitions (read from its history), and predicts its event count: it must be
@@ -13,6 +13,7 @@ from typing import Any
 from msk_pair import history
 from msk_pair.asl import ASL_PATH
 from msk_pair.emulator import msk as msk_emulator
+from mskpair_core.timing import HISTORY_BUDGET, HISTORY_EVENT_LIMIT
 from tests.conftest import leftovers
 
 DEFINITION = json.loads(ASL_PATH.read_text())
@@ -57,3 +58,17 @@ def test_the_model_counts_a_rollback_from_a_wait_loop_at_its_limit(emu, sample):
     limits = _model_holds(result)
     at_most = history.loop_passes(DEFINITION)["Wait for clusters ACTIVE"].value(limits)
     assert _checks(result, "Wait for clusters ACTIVE") == at_most == limits["maxClusterPolls"] + 1
+
+
+def test_timing_over_the_history_budget_fails_in_the_first_state_and_makes_nothing(emu, sample):
+    sample["timing"] = {"pollSeconds": 5, "clusterTimeoutMinutes": 720, "clientTimeoutMinutes": 180}
+    result = emu.run(sample)
+    assert (result.status, result.error) == ("FAILED", "InvalidInput")
+    message = json.loads(result.cause)["errorMessage"]
+    assert message.startswith("timing: pollSeconds 5 with clusterTimeoutMinutes 720 and clientTimeoutMinutes 180 ")
+    assert f"budget of {HISTORY_BUDGET:,}" in message and f"at {HISTORY_EVENT_LIMIT:,} events" in message
+    assert "use a pollSeconds of at least " in message
+    entered = [e["stateEnteredEventDetails"]["name"] for e in result.events if "stateEnteredEventDetails" in e]
+    assert entered == ["Validate input"]
+    assert leftovers() == {}
+    assert history.observed_events(DEFINITION, result.events) == len(result.events)  # the uncaught failure's way

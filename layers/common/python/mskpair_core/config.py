@@ -7,7 +7,8 @@ of each region) or raises ``InvalidInput`` whose message lists each problem as
 ``<dotted.field>: <what is wrong>``, before any resource is made.
 
 Two passes: pydantic (strict types, ranges, unknown fields), then the checks that
-need the catalog, the CIDR arithmetic and the availability zones of each region.
+need the catalog, the CIDR arithmetic, the availability zones of each region and the
+execution-history budget of the timing (see ``mskpair_core.timing``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from mskpair_core import catalog
 from mskpair_core.errors import InvalidInput
 from mskpair_core.subnets import plan_subnets
+from mskpair_core.timing import history_problem
 
 AzLookup = Callable[[str], list[str]]
 
@@ -140,6 +142,7 @@ def validate_request(event: dict, *, az_lookup: AzLookup) -> dict:
     if provision:
         _check_cidrs(request, problems)
         _check_catalog(request, problems)
+    _check_history_budget(request, problems)
 
     for role in ("primary", "secondary"):
         side = config[role]
@@ -183,6 +186,18 @@ def _check_regions(request: RequestInput, problems: list[str]) -> set[str]:
         else:
             passed.add(role)
     return passed
+
+
+def _check_history_budget(request: RequestInput, problems: list[str]) -> None:
+    """Refuse a timing whose wait loops could reach Step Functions' history quota (no rollback would run)."""
+    problem = history_problem(
+        request.timing.model_dump(),
+        poll_range=(catalog.POLL_SECONDS_MIN, catalog.POLL_SECONDS_MAX),
+        cluster_range=(catalog.CLUSTER_TIMEOUT_MINUTES_MIN, catalog.CLUSTER_TIMEOUT_MINUTES_MAX),
+        client_range=(catalog.CLIENT_TIMEOUT_MINUTES_MIN, catalog.CLIENT_TIMEOUT_MINUTES_MAX),
+    )
+    if problem:
+        problems.append(problem)
 
 
 def _check_cidrs(request: RequestInput, problems: list[str]) -> None:
