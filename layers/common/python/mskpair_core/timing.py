@@ -41,11 +41,11 @@ HISTORY_EVENT_LIMIT = 25_000
 HISTORY_LIMIT_ERROR = "States.Runtime"
 HISTORY_LIMIT_CAUSE = f"The execution reached the maximum number of history events ({HISTORY_EVENT_LIMIT})."
 
-# What the model cannot see: retries beyond one exhausted retry sequence per task and per wait
-# loop (the model counts those), events AWS adds that the emulator does not (an aborted state in
-# a Parallel branch stopped by its sibling's failure), a state added to the ASL between
-# `make asl` and a deployment. 10 % of the quota is 2,500 events: about 830 more failed
-# Lambda attempts (3 events each) than the model already counts.
+# The margin is for what the model does not count: a wait loop's check retried at more than one
+# poll per loop (the model counts every task's retriers at MaxAttempts, a loop check's once per
+# loop: at every poll no timing would fit), and whatever AWS records that the emulator, on which
+# the model is checked, does not. 10 % of the quota is 2,500 events: about 830 failed Lambda
+# attempts (3 events each) more than the model already counts.
 HISTORY_SAFETY_MARGIN = HISTORY_EVENT_LIMIT // 10
 HISTORY_BUDGET = HISTORY_EVENT_LIMIT - HISTORY_SAFETY_MARGIN
 
