@@ -16,7 +16,8 @@ one execution can record, as a function of the loops' limits:
   attempts), except that a wait loop's check retries fully once per loop, not at
   every poll (see ``Retries``);
 - a Parallel state records all its branches (they share the one history), each at
-  its longest;
+  its longest (when it fails: one branch fails, at the latest, the others run their
+  longest meanwhile);
 - of all the paths from the start, the longest: the longest provisioning, then the
   full teardown the rollback runs.
 
