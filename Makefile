@@ -47,10 +47,12 @@ lint: setup
 asl: setup
 	$(BIN)/python -m msk_pair.asl
 	$(BIN)/python -m msk_pair.diagram
+	$(BIN)/python -m msk_pair.history
 
 asl-check: setup
 	$(BIN)/python -m msk_pair.asl --check
 	$(BIN)/python -m msk_pair.diagram --check
+	$(BIN)/python -m msk_pair.history --check
 
 validate: setup
 	$(BIN)/sam validate --lint

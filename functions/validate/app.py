@@ -9,12 +9,11 @@ A second execution for a deployment that one is already working on fails here wi
 in polls (the ASL counts polls; it has no date arithmetic).
 """
 
-import math
-
 from mskpair_core.config import msk_kafka_versions, validate_request
 from mskpair_core.guard import refuse_concurrent
 from mskpair_core.network import availability_zones
 from mskpair_core.observability import task
+from mskpair_core.timing import loop_limits
 
 
 @task("validate-input")
@@ -25,7 +24,5 @@ def handler(event, context):
         execution_arn=event["executionArn"],
         deployment=config["deploymentName"],
     )
-    timing = config["timing"]
-    timing["maxClusterPolls"] = math.ceil(timing["clusterTimeoutMinutes"] * 60 / timing["pollSeconds"])
-    timing["maxClientPolls"] = math.ceil(timing["clientTimeoutMinutes"] * 60 / timing["pollSeconds"])
+    config["timing"].update(loop_limits(config["timing"]))  # the same limits the history budget was checked with
     return {"config": config}

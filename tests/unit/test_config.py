@@ -14,9 +14,17 @@ from botocore.stub import Stubber
 
 from mskpair_core import catalog
 from mskpair_core import config as config_module
-from mskpair_core.config import msk_kafka_versions, validate_request
+from mskpair_core.config import PROBLEM_SEPARATOR, msk_kafka_versions, validate_request
 from mskpair_core.errors import InvalidInput, Transient
 from mskpair_core.network import Zone
+from mskpair_core.timing import (
+    HISTORY_BUDGET,
+    HISTORY_EVENT_LIMIT,
+    HISTORY_SAFETY_MARGIN,
+    history_problem,
+    loop_limits,
+    worst_case_events,
+)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "region-pair.json"
 
@@ -202,7 +210,8 @@ def test_defaults_returns_a_fresh_copy() -> None:
         ("scramUsername", "Admin_user.1-x"),
         ("scramUsername", "u" * 64),
         ("onFailure", "RETAIN"),
-        ("timing", {"pollSeconds": 5, "clusterTimeoutMinutes": 720, "clientTimeoutMinutes": 180}),
+        ("timing", {"pollSeconds": 3600, "clusterTimeoutMinutes": 720, "clientTimeoutMinutes": 180}),
+        ("timing", {"pollSeconds": 5, "clusterTimeoutMinutes": 1, "clientTimeoutMinutes": 1}),
         ("timing", {}),
         ("primary.vpcCidr", "10.0.0.0/26"),
         ("secondary.vpcCidr", "10.1.0.0/16"),
@@ -221,8 +230,8 @@ def test_valid_variations(path: str, value: object) -> None:
 
 
 def test_partial_timing_fills_the_rest() -> None:
-    config = validate_request(with_(minimal(), "timing", {"pollSeconds": 10}), az_lookup=FakeAzLookup())
-    assert config["timing"] == {"pollSeconds": 10, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
+    config = validate_request(with_(minimal(), "timing", {"pollSeconds": 30}), az_lookup=FakeAzLookup())
+    assert config["timing"] == {"pollSeconds": 30, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
 
 
 def test_smallest_vpc_gets_four_28s() -> None:
@@ -574,3 +583,86 @@ def test_teardown_accepts_the_provision_input_even_if_no_longer_valid_for_provis
 )
 def test_teardown_refused(event: dict, field: str) -> None:
     assert f"{field}: " in refused(event)
+
+
+# --- the execution-history budget (mskpair_core.timing) ---------------------------------------
+
+
+def _timing(**overrides: int) -> dict:
+    return {**catalog.defaults()["timing"], **overrides}
+
+
+def test_default_and_sample_timing_fit_the_history_budget_with_room() -> None:
+    defaults = worst_case_events(catalog.defaults()["timing"])
+    assert defaults <= HISTORY_BUDGET * 3 // 4, defaults  # room for the states the ASL will gain
+    assert worst_case_events(validate_request(sample(), az_lookup=FakeAzLookup())["timing"]) <= defaults
+    assert HISTORY_BUDGET == HISTORY_EVENT_LIMIT - HISTORY_SAFETY_MARGIN < HISTORY_EVENT_LIMIT
+
+
+def test_loop_limits_round_up_to_whole_polls() -> None:
+    assert loop_limits(_timing(pollSeconds=60)) == {"maxClusterPolls": 120, "maxClientPolls": 30}
+    assert loop_limits(_timing(pollSeconds=7, clusterTimeoutMinutes=1, clientTimeoutMinutes=2)) == {
+        "maxClusterPolls": 9,  # 60 / 7 = 8.6
+        "maxClientPolls": 18,  # 120 / 7 = 17.1
+    }
+
+
+def test_worst_case_is_the_largest_form_of_the_model() -> None:
+    model = {"forms": [{"constant": 100, "maxClusterPolls": 2}, {"constant": 10, "maxClientPolls": 5}]}
+    assert worst_case_events(_timing(pollSeconds=60), model) == max(100 + 2 * 120, 10 + 5 * 30)
+    assert worst_case_events(_timing(pollSeconds=60, clientTimeoutMinutes=180), model) == 10 + 5 * 180
+    with pytest.raises(ValueError, match="maxRetries"):
+        worst_case_events(_timing(), {"forms": [{"constant": 1, "maxRetries": 1}]})
+
+
+def test_timing_over_the_budget_is_refused_with_the_numbers_and_the_fix() -> None:
+    timing = _timing(pollSeconds=5)
+    message = refused(with_(minimal(), "timing", {"pollSeconds": 5}))
+    assert message.startswith("timing: pollSeconds 5 with clusterTimeoutMinutes 120 and clientTimeoutMinutes 30 ")
+    assert PROBLEM_SEPARATOR not in message  # one problem
+    assert f"up to {worst_case_events(timing):,} history events" in message
+    assert f"budget of {HISTORY_BUDGET:,}" in message and f"at {HISTORY_EVENT_LIMIT:,} events" in message
+    assert "without its rollback" in message
+    smallest = int(message.split("use a pollSeconds of at least ")[1].split(",")[0].split(" ")[0])
+    assert worst_case_events(_timing(pollSeconds=smallest)) <= HISTORY_BUDGET
+    assert worst_case_events(_timing(pollSeconds=smallest - 1)) > HISTORY_BUDGET
+    validate_request(with_(minimal(), "timing", {"pollSeconds": smallest}), az_lookup=FakeAzLookup())
+    assert "timing: " in refused(with_(minimal(), "timing", {"pollSeconds": smallest - 1}))
+
+
+def test_the_largest_timeouts_that_fit_are_suggested_for_the_same_poll() -> None:
+    poll = 20
+    message = refused(with_(minimal(), "timing", {"pollSeconds": poll}))
+    assert f"keep pollSeconds {poll} with a clusterTimeoutMinutes of at most " in message
+    cluster = int(message.split("clusterTimeoutMinutes of at most ")[1].split(" ")[0])
+    client = int(message.split("clientTimeoutMinutes of at most ")[1].split(" ")[0])
+    assert worst_case_events(_timing(pollSeconds=poll, clusterTimeoutMinutes=cluster)) <= HISTORY_BUDGET
+    assert worst_case_events(_timing(pollSeconds=poll, clusterTimeoutMinutes=cluster + 1)) > HISTORY_BUDGET
+    assert worst_case_events(_timing(pollSeconds=poll, clientTimeoutMinutes=client)) <= HISTORY_BUDGET
+    assert worst_case_events(_timing(pollSeconds=poll, clientTimeoutMinutes=client + 1)) > HISTORY_BUDGET
+
+
+def test_no_fix_within_the_ranges_is_said_so() -> None:
+    model = {"forms": [{"constant": HISTORY_BUDGET + 1}]}  # a state machine too long whatever the timing
+    problem = history_problem(
+        _timing(), poll_range=(5, 3600), cluster_range=(1, 720), client_range=(1, 180), model=model
+    )
+    assert problem is not None and problem.endswith("no timing within the contract's ranges fits")
+
+
+def test_the_budget_applies_to_teardown_mode_too() -> None:
+    teardown = {
+        "deploymentName": "orders-dr",
+        "mode": "teardown",
+        "primary": {"region": "us-east-1"},
+        "secondary": {"region": "us-west-2"},
+        "timing": {"pollSeconds": 5},
+    }
+    assert refused(teardown).startswith("timing: pollSeconds 5 ")
+
+
+def test_the_budget_is_reported_with_the_other_problems() -> None:
+    event = with_(minimal(), "secondary.vpcCidr", "10.0.0.0/16")
+    event = with_(event, "timing", {"pollSeconds": 5})
+    fields = [p.split(": ", 1)[0] for p in refused(event).split(PROBLEM_SEPARATOR)]
+    assert fields == ["secondary.vpcCidr", "timing"]

@@ -395,9 +395,9 @@ class Emulator:
         self._patch(LambdaBackend, "invoke", invoke)
 
     def _install_extensions(self) -> None:
-        from msk_pair.emulator import extensions
+        from msk_pair.emulator import extensions, history_limit
 
-        for ext in extensions.ALL:
+        for ext in [*extensions.ALL, history_limit]:
             ext.install()
             self._undo.append(ext.uninstall)
 

@@ -7,10 +7,10 @@ of each region) or raises ``InvalidInput`` whose message lists each problem as
 ``<dotted.field>: <what is wrong>``, before any resource is made.
 
 Two passes: pydantic (strict types, ranges, unknown fields), then the checks that
-need the catalog, the CIDR arithmetic and the availability zones of each region.
-In the state machine the second pass also asks Amazon MSK in both regions whether the
-Kafka version is ACTIVE there (``versions_lookup``); offline (``msk-pair validate``)
-the catalog alone decides.
+need the catalog, the CIDR arithmetic, the availability zones of each region and the
+execution-history budget of the timing (see ``mskpair_core.timing``). In the state machine the
+second pass also asks Amazon MSK in both regions whether the Kafka version is ACTIVE there
+(``versions_lookup``); offline (``msk-pair validate``) the catalog alone decides.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from mskpair_core.cluster import MSK_TRANSIENT
 from mskpair_core.errors import InvalidInput
 from mskpair_core.network import Zone
 from mskpair_core.subnets import plan_subnets
+from mskpair_core.timing import history_problem
 
 AzLookup = Callable[[str], Iterable[Zone]]
 """``region`` -> its available availability zones (name and zone ID): :func:`network.availability_zones`."""
@@ -152,6 +153,7 @@ def validate_request(event: dict, *, az_lookup: AzLookup, versions_lookup: Versi
     if provision:
         _check_cidrs(request, problems)
         version_ok = _check_catalog(request, problems)
+    _check_history_budget(request, problems)
 
     for role in ("primary", "secondary"):
         side = config[role]
@@ -250,6 +252,18 @@ def _check_regions(request: RequestInput, problems: list[str]) -> set[str]:
         else:
             passed.add(role)
     return passed
+
+
+def _check_history_budget(request: RequestInput, problems: list[str]) -> None:
+    """Refuse a timing whose wait loops could reach Step Functions' history quota (no rollback would run)."""
+    problem = history_problem(
+        request.timing.model_dump(),
+        poll_range=(catalog.POLL_SECONDS_MIN, catalog.POLL_SECONDS_MAX),
+        cluster_range=(catalog.CLUSTER_TIMEOUT_MINUTES_MIN, catalog.CLUSTER_TIMEOUT_MINUTES_MAX),
+        client_range=(catalog.CLIENT_TIMEOUT_MINUTES_MIN, catalog.CLIENT_TIMEOUT_MINUTES_MAX),
+    )
+    if problem:
+        problems.append(problem)
 
 
 def _check_cidrs(request: RequestInput, problems: list[str]) -> None:
