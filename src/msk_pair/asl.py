@@ -51,8 +51,10 @@ RETRY_POLICY: list[dict[str, Any]] = [
     },
 ]
 
-# Deletes also retry ResourceInUse (DependencyViolation while a deleted cluster's
-# network interfaces linger): every 30 s, for at most 30 minutes.
+# Deletes whose handler can raise ResourceInUse (DependencyViolation while a deleted cluster's or
+# instance's network interfaces linger, DeleteConflict in IAM) also retry it: every 30 s, for at most
+# 30 minutes. Only those: each attempt costs history events (Step Functions fails an execution at
+# 25,000), and the worst case counts every retrier at its MaxAttempts.
 IN_USE_RETRY: dict[str, Any] = {
     "ErrorEquals": ["ResourceInUse"],
     "IntervalSeconds": 30,
@@ -79,7 +81,7 @@ def task(
     parameters: dict[str, Any] | None = None,
     result_path: str | object | None = UNSET,
     next_state: str | None = None,
-    deleting: bool = False,
+    in_use_retry: bool = False,
     comment: str | None = None,
 ) -> dict[str, Any]:
     """A Lambda task state with the project's retry policy.
@@ -102,7 +104,7 @@ def task(
     state["Parameters"] = params
     if result_path is not UNSET:
         state["ResultPath"] = result_path  # None: discard the result, keep the input
-    state["Retry"] = [*RETRY_POLICY, IN_USE_RETRY] if deleting else list(RETRY_POLICY)
+    state["Retry"] = [*RETRY_POLICY, IN_USE_RETRY] if in_use_retry else list(RETRY_POLICY)
     if next_state:
         state["Next"] = next_state
     else:
@@ -539,19 +541,18 @@ def teardown_branch(role: str) -> dict[str, Any]:
     one waits until it is gone. The network goes last (the brokers' interfaces linger a while).
     """
     t = title(role)
-    delete_cluster = task("ClusterDeleteFunction", role=role, deleting=True)
+    delete_cluster = task("ClusterDeleteFunction", role=role)
     states: dict[str, Any] = {
         f"{t}: start cluster deletion": task(
             "ClusterDeleteFunction",
             role=role,
-            deleting=True,
             result_path=None,
             next_state=f"{t}: terminate client: start",
             comment="Deletion takes minutes: start it first if MSK allows it now; the rest goes meanwhile.",
         ),
         **poll_loop(
             f"{t}: terminate client",
-            task("ClientTerminateFunction", role=role, deleting=True),
+            task("ClientTerminateFunction", role=role),
             result_path="$.clientTeardown",
             ready_path="$.clientTeardown.done",
             ready=True,
@@ -564,14 +565,13 @@ def teardown_branch(role: str) -> dict[str, Any]:
         f"{t}: delete client security group": task(
             "ClientSecurityGroupDeleteFunction",
             role=role,
-            deleting=True,
+            in_use_retry=True,
             result_path=None,
             next_state=f"{t}: delete secret and key",
         ),
         f"{t}: delete secret and key": task(
             "ScramDeleteFunction",
             role=role,
-            deleting=True,
             result_path=None,
             next_state=f"{t}: wait until the cluster can be deleted: start",
         ),
@@ -602,7 +602,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
             timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
             next_state=f"{t}: delete network",
         ),
-        f"{t}: delete network": task("DeleteNetworkFunction", role=role, deleting=True),
+        f"{t}: delete network": task("DeleteNetworkFunction", role=role, in_use_retry=True),
     }
     return {"StartAt": f"{t}: start cluster deletion", "States": states}
 
@@ -627,7 +627,7 @@ def teardown_states() -> dict[str, Any]:
         **poll_loop(
             "Teardown: delete peering",
             {
-                **task("PeeringDeleteFunction", deleting=True),
+                **task("PeeringDeleteFunction"),
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
             },
             result_path="$.peeringTeardown",
@@ -653,7 +653,7 @@ def teardown_states() -> dict[str, Any]:
         "Teardown: delete client role": {
             **task(
                 "ClientIamDeleteFunction",
-                deleting=True,
+                in_use_retry=True,
                 result_path=None,
                 next_state="Teardown done: why?",
                 comment="IAM is global: the client role and instance profile go once both regions are done.",

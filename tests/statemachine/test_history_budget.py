@@ -49,8 +49,9 @@ def test_the_model_counts_a_provisioning_event_for_event(emu, sample):
 
 
 def test_the_model_counts_a_rollback_from_a_wait_loop_at_its_limit(emu, sample):
-    """The clusters' wait loop runs to its limit (as the worst case assumes), then the whole teardown."""
-    msk_emulator.slow_next_cluster(10 * 3600, region="us-east-1")
+    """The clusters' wait loop runs to its limit (as the worst case assumes), then the whole teardown (which
+    waits for the cluster to leave CREATING: MSK refuses to delete it before)."""
+    msk_emulator.slow_next_cluster(15 * 60, region="us-east-1")
     sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 5}
     result = emu.run(sample)
     assert (result.status, result.error) == ("FAILED", "ClusterTimeout"), result.cause

@@ -230,8 +230,8 @@ def test_valid_variations(path: str, value: object) -> None:
 
 
 def test_partial_timing_fills_the_rest() -> None:
-    config = validate_request(with_(minimal(), "timing", {"pollSeconds": 30}), az_lookup=FakeAzLookup())
-    assert config["timing"] == {"pollSeconds": 30, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
+    config = validate_request(with_(minimal(), "timing", {"pollSeconds": 45}), az_lookup=FakeAzLookup())
+    assert config["timing"] == {"pollSeconds": 45, "clusterTimeoutMinutes": 120, "clientTimeoutMinutes": 30}
 
 
 def test_smallest_vpc_gets_four_28s() -> None:
@@ -631,7 +631,7 @@ def test_timing_over_the_budget_is_refused_with_the_numbers_and_the_fix() -> Non
 
 
 def test_the_largest_timeouts_that_fit_are_suggested_for_the_same_poll() -> None:
-    poll = 20
+    poll = 30
     message = refused(with_(minimal(), "timing", {"pollSeconds": poll}))
     assert f"keep pollSeconds {poll} with a clusterTimeoutMinutes of at most " in message
     cluster = int(message.split("clusterTimeoutMinutes of at most ")[1].split(" ")[0])
