@@ -25,6 +25,7 @@ SECOND = dict(
     primary={"region": "us-east-2", "vpcCidr": "10.20.0.0/16"},
     secondary={"region": "eu-west-1", "vpcCidr": "10.30.0.0/16"},
 )
+pytestmark = pytest.mark.xdist_group("cli-local")  # one emulator server for the module, not one per worker
 ARN = re.compile(r"arn:aws:states:[a-z0-9-]+:\d+:execution:[^\s]+")
 
 
@@ -317,3 +318,19 @@ def test_ctrl_c_in_a_terminal_stops_following_and_says_how_to_resume(paced_serve
     hint = re.search(r"msk-pair follow (\S+)(.*)", terminal.seen)
     assert hint, terminal.seen
     assert hint.group(2).split() == ["--local", "--endpoint-url", paced_server]  # pasting it works
+
+    # the execution goes on; status says where it is: the steps running now, per region
+    status = run_cli("status", "ctrl-c", "--local", "--endpoint-url", paced_server)
+    assert status.returncode == 0, status.stderr
+    assert "status:     RUNNING" in status.stdout and "phase:      running" in status.stdout
+    assert re.search(r"^now: +(▶|⋯) \w+", status.stdout, re.M), status.stdout
+    doc = json.loads(
+        run_cli("status", "--deployment", "ctrl-c", "--json", "--local", "--endpoint-url", paced_server).stdout
+    )
+    assert doc["execution"]["status"] == "RUNNING" and doc["execution"]["running"]
+    assert {"name", "lane", "polls", "lastCheck", "retries"} <= set(doc["execution"]["running"][0])
+    # and a teardown waits for it (the state machine would refuse it as a Conflict)
+    busy = one_line_error(
+        run_cli("teardown", "--deployment", "ctrl-c", "--yes", "--local", "--endpoint-url", paced_server)
+    )
+    assert "is still running on ctrl-c: let it end first" in busy

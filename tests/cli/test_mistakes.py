@@ -13,6 +13,7 @@ import pytest
 
 from tests.cli.conftest import SAMPLE_FILE, one_line_error
 
+pytestmark = pytest.mark.xdist_group("cli-mistakes")  # one emulator server for the module, not one per worker
 SAMPLE = json.loads(SAMPLE_FILE.read_text())
 
 

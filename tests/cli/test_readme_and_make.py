@@ -126,17 +126,32 @@ def test_make_demo_installs_the_runtime_dependencies_only():
     assert re.search(r"rm -rf .*\.venv", _dry_run("clean"))
 
 
-def test_make_demo_rollback_succeeds_when_the_rollback_is_verified():
+def _make_demo(target: str) -> subprocess.CompletedProcess:
     stamp = _runtime_stamp()
     if not (ROOT / stamp).exists():
         pytest.skip(f"{stamp} is missing: run `make setup` first (this test must not install anything)")
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-s", "demo-rollback", "DEMO_PACE=0"],
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", target, "DEMO_PACE=0"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_make_demo_ends_with_what_a_kafka_user_needs():
+    result = _make_demo("demo")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    out = result.stdout
+    assert "■ execution succeeded in " in out
+    summary = out.split("■ execution succeeded", 1)[1]
+    assert "Deployment orders-dr" in summary
+    assert "sudo /opt/kafka/bin/kafka-topics.sh --bootstrap-server b-1." in summary
+    assert '"deploymentName":' not in summary  # the summary, not the execution's raw JSON (that is --json)
+
+
+def test_make_demo_rollback_succeeds_when_the_rollback_is_verified():
+    result = _make_demo("demo-rollback")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "rollback verified: the execution failed at Secondary: create network as injected" in result.stdout
     assert "Error" not in result.stderr and "ignored" not in result.stderr

@@ -113,18 +113,39 @@ def samconfig_value(key: str, commands: tuple[str, ...] = ("deploy", "global")) 
     return None
 
 
-class Backend:
+class Clients:
+    """boto3 clients of one session, one per service and region (using a client from several threads is
+    safe, making clients from one session is not)."""
+
+    def __init__(self, session: Any = None, region: str | None = None) -> None:
+        self.session = session
+        self.region = region
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        region = region or self.region
+        if not region:
+            raise CliError(NO_REGION)
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                with aws_errors():
+                    self._clients[key] = self.session.client(service, region_name=region)
+            return self._clients[key]
+
+
+class Backend(Clients):
     """Where the state machine runs: a real AWS account, or the emulator server (``--local``)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         import boto3
 
+        super().__init__()
         self.local = bool(getattr(args, "local", False))
         self.args = args
         self.poll_seconds = getattr(args, "poll_seconds", None) or (0.3 if self.local else 3.0)
         self.region_source = ""
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._lock = threading.Lock()
         if self.local:
             self.endpoint = (getattr(args, "endpoint_url", None) or DEFAULT_ENDPOINT).rstrip("/")
             # Every boto3 client of this process (ours, mskpair_core's) goes to the emulator.
@@ -183,18 +204,6 @@ class Backend:
         if getattr(self.args, "stack_name", None):
             flags += f" --stack-name {self.args.stack_name}"
         return flags
-
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client, one per service and region (clients are thread-safe, making them is not)."""
-        region = region or self.region
-        if not region:
-            raise CliError(NO_REGION)
-        with self._lock:
-            key = (service, region)
-            if key not in self._clients:
-                with aws_errors():
-                    self._clients[key] = self.session.client(service, region_name=region)
-            return self._clients[key]
 
     def sfn_for(self, execution_arn: str) -> Any:
         parts = execution_arn.split(":")

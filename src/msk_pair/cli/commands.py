@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from msk_pair.cli import deployments as deployments_mod
 from msk_pair.cli.backends import (
     Backend,
+    Clients,
     aws_errors,
     describe,
     elapsed_from,
@@ -188,7 +189,9 @@ def _now(backend: Backend, deployment: str, desc: dict[str, Any] | None) -> depl
     return deployments_mod.one(backend, deployment, regions)
 
 
-def _resource_lines(d: deployments_mod.Deployment) -> list[str]:
+def _resource_lines(d: deployments_mod.Deployment, running: bool = False) -> list[str]:
+    if not d.exists and running:
+        return ["  nothing yet: the running execution has not made anything so far"]
     if not d.exists:
         return [f"  nothing: {d.name} is gone (torn down or rolled back); nothing is tagged with it"]
     roles = {region: role for role, region in d.roles().items()}
@@ -220,7 +223,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             tracker(event)
     now = _now(backend, deployment, desc) if isinstance(deployment, str) and deployment else None
     provisioned = desc is not None and mode_of(desc) != "teardown" and desc["status"] == "SUCCEEDED"
-    gone = now is not None and not now.exists and (by_name or provisioned)
+    running = desc is not None and desc["status"] == "RUNNING"
+    gone = now is not None and not now.exists and not running and (by_name or provisioned)
     failed = desc is not None and desc["status"] in ENDED_BADLY
     status = EXIT_FAILED if failed or gone else EXIT_OK
 
@@ -265,7 +269,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             _out(f"cause:      {describe_cause(desc.get('cause'))}")
     if now is not None:
         _out(f"now in the account (tag msk-pair:deployment={deployment}):")
-        for line in _resource_lines(now):
+        for line in _resource_lines(now, running):
             _out(line)
     return status
 
@@ -344,12 +348,11 @@ def cmd_outputs(args: argparse.Namespace) -> int:
 
 
 # -- teardown --------------------------------------------------------------------------------------
-def _teardown_regions(backend: Backend, args: argparse.Namespace) -> dict[str, str] | None:
+def _teardown_regions(backend: Backend, args: argparse.Namespace, last: dict[str, Any] | None) -> dict[str, str] | None:
     """The deployment's two regions: the flags, else its latest execution, else its tags; None if nothing exists."""
     given = {"primary": args.primary_region, "secondary": args.secondary_region}
     if all(given.values()):
         return given
-    last = _latest(backend, args.deployment)
     known = regions_of(last) if last else {}
     if len(known) < 2:
         scanned = deployments_mod.one(backend, args.deployment, deployments_mod.scan_regions(backend))
@@ -384,7 +387,14 @@ def _confirm(args: argparse.Namespace) -> None:
 
 def cmd_teardown(args: argparse.Namespace) -> int:
     backend = Backend(args)
-    regions = _teardown_regions(backend, args)
+    last = _latest(backend, args.deployment)
+    if last is not None and last["status"] == "RUNNING":
+        raise CliError(
+            f"{last['executionArn']} is still running on {args.deployment}: let it end first "
+            f"(msk-pair follow {last['executionArn']}{backend.flags()}), or stop it with "
+            "`aws stepfunctions stop-execution`, then tear down"
+        )
+    regions = _teardown_regions(backend, args, last)
     now = deployments_mod.one(backend, args.deployment, list(regions.values())) if regions else None
     if regions is None or now is None or not now.exists:
         where = ", ".join(regions.values()) if regions else "any enabled region"
@@ -433,14 +443,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         roles = d.roles()
         clusters = d.clusters()
         last = latest.get(name)
-        rows.append(
-            {
-                **d.to_dict(),
-                "primary": {"region": roles.get("primary"), "cluster": (clusters.get("primary") or _NONE).state},
-                "secondary": {"region": roles.get("secondary"), "cluster": (clusters.get("secondary") or _NONE).state},
-                "latestExecution": _execution_doc(last) if last else None,
-            }
-        )
+        sides = {
+            role: {"region": roles.get(role), "cluster": clusters[role].state if role in clusters else None}
+            for role in ("primary", "secondary")
+        }
+        rows.append({**d.to_dict(), **sides, "latestExecution": _execution_doc(last) if last else None})
     if args.json:
         _json(rows)
         return EXIT_OK
@@ -467,13 +474,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in table:
         _out("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + str(r[-1]))
     return EXIT_OK
-
-
-class _NoCluster:
-    state = None
-
-
-_NONE = _NoCluster()
 
 
 def _side(side: dict[str, Any]) -> str:
@@ -553,21 +553,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.status == "SUCCEEDED" else EXIT_FAILED
 
 
-class _InProcess:
-    """A stand-in Backend for the embedded emulator: boto3's default session, which moto serves."""
-
-    def __init__(self) -> None:
-        import boto3
-
-        self.session = boto3.session.Session()
-        self.region = self.session.region_name
-
-    def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(service, region_name=region or self.region)
-
-
 def _left_behind(deployment: str, regions: list[str]) -> deployments_mod.Deployment:
-    return deployments_mod.one(_InProcess(), deployment, regions)  # type: ignore[arg-type]
+    """What is still tagged with the deployment on the embedded emulator (boto3's default session, moto's)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return deployments_mod.one(Clients(session, session.region_name), deployment, regions)
 
 
 def _run_summary(

@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from msk_pair.cli.backends import Backend, aws_errors
+from msk_pair.cli.backends import Clients, aws_errors
 from msk_pair.layer import ensure_on_path
 
 ensure_on_path()
@@ -156,7 +156,7 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def _tagged(backend: Backend, region: str, deployment: str | None) -> list[tuple[str, dict[str, str]]]:
+def _tagged(backend: Clients, region: str, deployment: str | None) -> list[tuple[str, dict[str, str]]]:
     """(ARN, tags) of every resource tagged with the deployment (any deployment if None) in ``region``."""
     tagging = backend.client("resourcegroupstaggingapi", region)
     tag_filter: dict[str, Any] = {"Key": DEPLOYMENT_TAG}
@@ -193,7 +193,7 @@ EC2_DESCRIBE = {
 }
 
 
-def _ec2_live(backend: Backend, region: str, kind: str, deployment: str | None) -> dict[str, str]:
+def _ec2_live(backend: Clients, region: str, kind: str, deployment: str | None) -> dict[str, str]:
     """The live resources of one EC2 type tagged with the deployment (any, if None): id -> state."""
     operation, key, id_key = EC2_DESCRIBE[kind]
     ec2 = backend.client("ec2", region)
@@ -224,7 +224,7 @@ def _ec2_live(backend: Backend, region: str, kind: str, deployment: str | None) 
     return live
 
 
-def _state(backend: Backend, region: str, r: Resource) -> str | None:
+def _state(backend: Clients, region: str, r: Resource) -> str | None:
     """A cluster's, key's or secret's state now, or None when it is gone (or going) and must not count."""
     try:
         if r.type == "kafka:cluster":
@@ -244,7 +244,7 @@ def _state(backend: Backend, region: str, r: Resource) -> str | None:
     return ""
 
 
-def _region_scan(backend: Backend, region: str, deployment: str | None) -> dict[str, list[Resource]]:
+def _region_scan(backend: Clients, region: str, deployment: str | None) -> dict[str, list[Resource]]:
     """Live resources per deployment in one region."""
     tagged = [(arn, tags, _resource_type(arn)) for arn, tags in _tagged(backend, region, deployment)]
     ec2_live = {
@@ -265,7 +265,7 @@ def _region_scan(backend: Backend, region: str, deployment: str | None) -> dict[
     return by_deployment
 
 
-def _iam_role(backend: Backend, deployment: str) -> list[str]:
+def _iam_role(backend: Clients, deployment: str) -> list[str]:
     iam = backend.client("iam", "us-east-1")
     name = client_role_name(deployment)
     try:
@@ -279,7 +279,7 @@ def _iam_role(backend: Backend, deployment: str) -> list[str]:
     return [f"role {name}"] if tags.get(DEPLOYMENT_TAG) == deployment else []
 
 
-def _iam_deployments(backend: Backend) -> dict[str, list[str]]:
+def _iam_deployments(backend: Clients) -> dict[str, list[str]]:
     """Deployments that still have a client role (IAM is global), by the role's name and tag."""
     iam = backend.client("iam", "us-east-1")
     prefix, suffix = client_role_name("\n").split("\n")
@@ -296,7 +296,7 @@ def _iam_deployments(backend: Backend) -> dict[str, list[str]]:
     return found
 
 
-def scan_regions(backend: Backend) -> list[str]:
+def scan_regions(backend: Clients) -> list[str]:
     """Every region this account has enabled where MSK exists (EC2 DescribeRegions: enabled ones only)."""
     import boto3
 
@@ -306,7 +306,7 @@ def scan_regions(backend: Backend) -> list[str]:
     return sorted(r for r in enabled if r in msk)
 
 
-def find(backend: Backend, deployment: str | None, regions: list[str]) -> dict[str, Deployment]:
+def find(backend: Clients, deployment: str | None, regions: list[str]) -> dict[str, Deployment]:
     """The deployments found by tag in ``regions`` (and IAM): one, if ``deployment`` names it, else all."""
     regions = list(dict.fromkeys(regions))
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(regions)))) as pool:
@@ -326,5 +326,5 @@ def find(backend: Backend, deployment: str | None, regions: list[str]) -> dict[s
     return result
 
 
-def one(backend: Backend, deployment: str, regions: list[str]) -> Deployment:
+def one(backend: Clients, deployment: str, regions: list[str]) -> Deployment:
     return find(backend, deployment, regions)[deployment]
