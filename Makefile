@@ -1,22 +1,39 @@
 # msk-pair: the two front-door commands are `make demo` and `make test`.
-# Both set up a virtualenv in .venv from pyproject.toml first (Python 3.11+).
+# Both set up a virtualenv in .venv from pyproject.toml first (Python 3.11+): `make demo` with the
+# runtime dependencies only, `make setup` (and everything that checks) with the dev tools too.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# PYTHON: the interpreter for .venv; by default the first of python3.11, 3.12, 3.13, python3 that is 3.11+.
+PYTHON ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(SUM)
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(SUM)
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+DEMO_PACE ?= 0.02
 export SAM_CLI_TELEMETRY := 0
 
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
 .PHONY: setup demo demo-rollback test unit lint asl validate build bench clean check
 
+# What `make demo` needs: the runtime dependencies (boto3, Powertools, moto, rich).
+$(RUNTIME_STAMP): pyproject.toml
+	@sh scripts/ensure-venv.sh $(VENV) $(PYTHON)
+	@echo "installing msk-pair and its runtime dependencies into $(VENV) (about a minute the first time)"
+	$(PIP) install --progress-bar on --upgrade pip
+	$(PIP) install --progress-bar on -e .
+	rm -f $(VENV)/.installed-runtime-*
+	touch $@
+
+# Everything else: the dev tools too (SAM CLI, ruff, pytest).
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@sh scripts/ensure-venv.sh $(VENV) $(PYTHON)
+	@echo "installing msk-pair with its dev tools (SAM CLI, ruff, pytest) into $(VENV) (a few minutes the first time)"
+	$(PIP) install --progress-bar on --upgrade pip
+	$(PIP) install --progress-bar on -e '.[dev]'
 	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	touch $@ $(RUNTIME_STAMP)
 
 setup: $(STAMP)
 
@@ -26,12 +43,14 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 ## The workflow on the embedded emulator, with live progress (emulated time, paced to be watchable).
-demo: setup
-	$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02
+demo: $(RUNTIME_STAMP)
+	$(BIN)/msk-pair run --local events/region-pair.json --pace $(DEMO_PACE)
 
 ## The same, with a failure injected in the secondary region: watch both regions roll back.
-demo-rollback: setup
-	-$(BIN)/msk-pair run --local events/region-pair.json --pace 0.02 --fail CreateNetworkFunction:secondary
+## Success here is the rollback: exit 0 once the execution failed, rolled back, and left nothing tagged.
+demo-rollback: $(RUNTIME_STAMP)
+	$(BIN)/msk-pair run --local events/region-pair.json --pace $(DEMO_PACE) \
+	  --fail CreateNetworkFunction:secondary --expect-rollback
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, independent checkers, the test suite.
 test: setup lint asl-check validate build check
@@ -71,4 +90,4 @@ bench: setup
 	$(BIN)/python scripts/benchmark.py
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache $(VENV)

@@ -12,32 +12,25 @@ user fills from Secrets Manager on the machine that runs MirrorMaker 2.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
+from msk_pair.layer import ensure_on_path
+
+ensure_on_path()
+
+from mskpair_core.catalog import DEFAULT_SCRAM_USERNAME  # noqa: E402 - the layer is on sys.path now
+from mskpair_core.client_machine import CLIENT_PROPERTIES, KAFKA_HOME  # noqa: E402
+
 ROLES = ("primary", "secondary")
-CLIENT_PROPERTIES = "/opt/kafka/config/client.properties"  # = mskpair_core.client_machine.CLIENT_PROPERTIES
-KAFKA_HOME = "/opt/kafka"  # = mskpair_core.client_machine.KAFKA_HOME
 MM2_PROPERTIES = f"{KAFKA_HOME}/config/mm2.properties"
 MM2_SECRETS = f"{KAFKA_HOME}/config/mm2-secrets.properties"
-DEFAULT_SCRAM_USERNAME = "msk-admin"  # = mskpair_core.catalog.DEFAULT_SCRAM_USERNAME
 REPLICATION_FACTOR = 3
-
-
-def _core_constants() -> None:
-    """Prefer the layer's own constants when it is importable (one source of truth)."""
-    global CLIENT_PROPERTIES, KAFKA_HOME, DEFAULT_SCRAM_USERNAME, MM2_PROPERTIES, MM2_SECRETS
-    try:
-        from mskpair_core import catalog, client_machine
-    except ImportError:  # the layer is not on sys.path: keep the copies above
-        return
-    CLIENT_PROPERTIES = client_machine.CLIENT_PROPERTIES
-    KAFKA_HOME = client_machine.KAFKA_HOME
-    DEFAULT_SCRAM_USERNAME = catalog.DEFAULT_SCRAM_USERNAME
-    MM2_PROPERTIES = f"{KAFKA_HOME}/config/mm2.properties"
-    MM2_SECRETS = f"{KAFKA_HOME}/config/mm2-secrets.properties"
-
-
-_core_constants()
+# Session Manager shells run as ssm-user, whom SSM Agent adds to /etc/sudoers; client.properties
+# (it holds the SCRAM password) is mode 0600 root: read it with sudo. Source: "Turn on or turn off
+# ssm-user account administrative permissions", AWS Systems Manager User Guide,
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-ssm-user-permissions.html
+SESSION_USER = "ssm-user"
 
 
 class OutputError(ValueError):
@@ -101,7 +94,7 @@ def mm2_properties(output: dict[str, Any], username: str | None = None, secrets_
     lines = [
         f"# MirrorMaker 2 for msk-pair deployment {deployment}: {primary['region']} (primary) -> "
         f"{secondary['region']} (secondary).",
-        f"# Run it with: {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
+        f"# Run it with: sudo {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
         f"# No password here: each is read from {secrets_file} (keys primary.password, secondary.password),",
         "# which you fill from the clusters' Secrets Manager secrets (AmazonMSK_<deployment>):",
     ]
@@ -140,18 +133,35 @@ def mm2_properties(output: dict[str, Any], username: str | None = None, secrets_
 
 
 def mm2_secrets_instructions(output: dict[str, Any], secrets_file: str | None = None) -> list[str]:
-    """Shell lines that write the secrets file on the MirrorMaker 2 machine, values straight from Secrets Manager."""
+    """Shell lines that write the secrets file on the MirrorMaker 2 machine, values straight from Secrets Manager.
+
+    They run in a Session Manager shell (``ssm-user``): the file is root's, mode 0600, written through
+    ``sudo``; each password goes from the AWS CLI through a pipe into ``sudo tee``, never onto a command line.
+    """
     secrets_file = secrets_file or MM2_SECRETS
-    lines = [f"umask 077; : > {secrets_file}"]
+    lines = [f"sudo sh -c 'umask 077; : > {secrets_file}'"]
     for role in ROLES:
         side = _side(output, role)
         arn = side.get("scramSecretArn", "<secret ARN>")
-        lines.append(f'echo "{role}.password=$({secret_fetch_command(arn, side["region"])})" >> {secrets_file}')
+        fetch = secret_fetch_command(arn, side["region"])
+        lines.append(f'echo "{role}.password=$({fetch})" | sudo tee -a {secrets_file} > /dev/null')
     return lines
 
 
+def kafka_topics_command(bootstrap: str) -> str:
+    """A first command to try on the client: list the topics (sudo: client.properties is root's, mode 0600)."""
+    return (
+        f"sudo {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-server {shlex.quote(bootstrap)} "
+        f"--command-config {CLIENT_PROPERTIES} --list"
+    )
+
+
 def render_text(output: dict[str, Any], username: str | None = None, mm2_file: str | None = None) -> str:
-    """The human-readable summary that ``msk-pair outputs`` prints."""
+    """The human-readable summary that ``msk-pair outputs`` prints.
+
+    Every command is meant for a Session Manager shell on the client, which runs as ``ssm-user``:
+    what reads ``client.properties`` or the MirrorMaker 2 files runs with ``sudo``.
+    """
     deployment = output.get("deploymentName", "?")
     out = [f"Deployment {deployment}", ""]
     for role in ROLES:
@@ -162,9 +172,9 @@ def render_text(output: dict[str, Any], username: str | None = None, mm2_file: s
             f"  cluster:            {r['clusterArn'] or '-'}",
             f"  SCRAM secret:       {r['scramSecretArn'] or '-'}",
             f"  client shell (SSM): {r['shellCommand'] or '-'}",
-            f"  on the client:      {r['clientProperties']}  (SASL_SSL / SCRAM-SHA-512, password read from the secret)",
-            f"  try:                {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-server $BOOTSTRAP "
-            f"--command-config {r['clientProperties']} --list",
+            f"  on the client:      {r['clientProperties']}  (SASL_SSL / SCRAM-SHA-512; root-only, it holds "
+            f"the password: the shell runs as {SESSION_USER}, so use sudo)",
+            f"  try:                {kafka_topics_command(r['bootstrapBrokersSaslScram'])}",
             "",
         ]
     peering = output.get("peering") or {}
@@ -174,9 +184,11 @@ def render_text(output: dict[str, Any], username: str | None = None, mm2_file: s
     where = mm2_file or "mm2.properties (msk-pair outputs ... --mm2 FILE writes it)"
     out += [
         f"MirrorMaker 2, primary -> secondary: {where}",
-        f"  copy it to {MM2_PROPERTIES} on the secondary client, then write the passwords file there:",
+        "  in a shell on the secondary client, put the file in place (paste it, then Ctrl-D):",
+        f"    sudo tee {MM2_PROPERTIES} > /dev/null",
+        "  write the passwords file there, straight from Secrets Manager:",
         *(f"    {line}" for line in mm2_secrets_instructions(output)),
-        f"  and run: {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
+        f"  and run: sudo {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
     ]
     return "\n".join(out) + "\n"
 

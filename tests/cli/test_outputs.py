@@ -33,10 +33,12 @@ def test_region_outputs():
     assert r["clientProperties"] == "/opt/kafka/config/client.properties"
 
 
-def test_client_properties_path_is_the_layers():
-    from mskpair_core.client_machine import CLIENT_PROPERTIES
+def test_the_layer_is_the_one_source_of_the_client_paths():
+    from mskpair_core import catalog, client_machine
 
-    assert outputs.CLIENT_PROPERTIES == CLIENT_PROPERTIES
+    assert outputs.CLIENT_PROPERTIES is client_machine.CLIENT_PROPERTIES
+    assert outputs.KAFKA_HOME is client_machine.KAFKA_HOME
+    assert outputs.DEFAULT_SCRAM_USERNAME is catalog.DEFAULT_SCRAM_USERNAME
 
 
 def test_mm2_properties_replicates_primary_to_secondary_without_passwords():
@@ -74,8 +76,22 @@ def test_default_username_and_render_text():
 
 def test_secrets_instructions_never_hold_a_value():
     lines = outputs.mm2_secrets_instructions(OUTPUT)
-    assert lines[0].startswith("umask 077")
-    assert all("aws secretsmanager get-secret-value --secret-id arn:" in line for line in lines[1:])
+    assert lines[0] == "sudo sh -c 'umask 077; : > /opt/kafka/config/mm2-secrets.properties'"
+    for line in lines[1:]:
+        # the value goes from the AWS CLI through a pipe into root's file, never onto a command line
+        assert "aws secretsmanager get-secret-value --secret-id arn:" in line
+        assert line.endswith("| sudo tee -a /opt/kafka/config/mm2-secrets.properties > /dev/null")
+
+
+def test_what_runs_in_a_session_manager_shell_uses_sudo_and_the_real_bootstrap_string():
+    text = outputs.render_text(OUTPUT)
+    assert (
+        "sudo /opt/kafka/bin/kafka-topics.sh --bootstrap-server b-1.p:9096,b-2.p:9096,b-3.p:9096 "
+        "--command-config /opt/kafka/config/client.properties --list"
+    ) in text
+    assert "$BOOTSTRAP" not in text
+    assert "sudo /opt/kafka/bin/connect-mirror-maker.sh /opt/kafka/config/mm2.properties" in text
+    assert "sudo tee /opt/kafka/config/mm2.properties" in text
 
 
 def test_an_output_without_clusters_is_refused():

@@ -37,22 +37,11 @@ from msk_pair.emulator import clock as clock_mod
 from msk_pair.emulator import profile as profile_mod
 from msk_pair.emulator.cfn import load_template, managed_policies, resolve, resource_refs
 from msk_pair.emulator.faults import FaultPlan
+from msk_pair.layer import project_root
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 STATE_MACHINE_NAME = "msk-pair"
-
-
-def project_root() -> Path:
-    """The checkout this package runs from (holds template.yaml)."""
-    env = os.environ.get("MSK_PAIR_ROOT")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "template.yaml").exists():
-            return parent
-    return Path.cwd()
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What a deployment has left in an account: every tagged resource, in both regions.
 
-Tests use it to prove "nothing left behind"; the CLI uses it after a teardown.
-It looks the way teardown does, by the deployment tags, and counts only what is
+Tests use it to prove "nothing left behind" (the CLI finds deployments through the tagging API instead:
+src/msk_pair/cli/deployments.py). It looks the way teardown does, by the deployment tags, and counts only what is
 still alive: a terminated instance, a deleted peering, a KMS key pending deletion
 or a cluster that is gone do not count.
 """

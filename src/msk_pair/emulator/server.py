@@ -28,6 +28,7 @@ import datetime as _dt
 import json
 import logging
 import signal
+import socket
 import sys
 import threading
 import types
@@ -148,6 +149,7 @@ class EmulatorServer:
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._check_port()
         self.emulator.start()
         self._undo.append(self.emulator.stop)
         for spec in self.faults:
@@ -158,6 +160,20 @@ class EmulatorServer:
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="msk-pair-emulator", daemon=True)
         self._thread.start()
+
+    def _check_port(self) -> None:
+        """Fail with OSError(EADDRINUSE) before anything starts when the port is taken.
+
+        werkzeug's make_server would print its own multi-line advice and call sys.exit(1) instead.
+        The probe binds the way werkzeug does (SO_REUSEADDR), so it refuses exactly what werkzeug would.
+        """
+        if not self.port:
+            return
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((self.host, self.port))
+            probe.listen(1)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -196,7 +212,9 @@ def serve(
     try:
         server.start()
     except OSError as exc:
-        print(f"msk-pair: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        server.stop()
+        hint = " (another `msk-pair emulator serve`? use --port, or --port 0 for a free one)" if port else ""
+        print(f"msk-pair: cannot listen on {host}:{port}: {exc.strerror or exc}{hint}", file=sys.stderr)
         return 2
     print(f"msk-pair emulator listening on {server.url}", file=out, flush=True)
     print(f"state machine: {server.emulator.state_machine_arn}", file=out, flush=True)

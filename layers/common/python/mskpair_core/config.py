@@ -15,6 +15,7 @@ second pass also asks Amazon MSK in both regions whether the Kafka version is AC
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -246,7 +247,10 @@ def _check_regions(request: RequestInput, problems: list[str]) -> set[str]:
     for role in ("primary", "secondary"):
         region = getattr(request, role).region
         if region not in msk_regions():
-            problems.append(f"{role}.region: {_show(region)} is not an AWS region where Amazon MSK is available")
+            problems.append(
+                f"{role}.region: {_show(region)} is not an AWS region where Amazon MSK is available"
+                + _did_you_mean(region, msk_regions())
+            )
         elif role == "secondary" and region == request.primary.region:
             problems.append(f"secondary.region: must differ from primary.region (both are {region})")
         else:
@@ -359,8 +363,9 @@ def _format_validation_error(exc: ValidationError) -> str:
         field = ".".join(loc) or "input"
         kind = error["type"]
         if kind == "extra_forbidden":
-            allowed = ", ".join(_MODELS[loc[:-1]].model_fields) if loc[:-1] in _MODELS else ""
-            message = "is not a known field" + (f" (known fields: {allowed})" if allowed else "")
+            known = list(_MODELS[loc[:-1]].model_fields) if loc[:-1] in _MODELS else []
+            message = "is not a known field" + _did_you_mean(loc[-1], known, FIELD_SYNONYMS)
+            message += f" (known fields: {', '.join(known)})" if known else ""
         elif kind in _MESSAGES:
             message = _MESSAGES[kind]
             if kind != "missing":
@@ -372,6 +377,52 @@ def _format_validation_error(exc: ValidationError) -> str:
             message = f"{msg[:1].lower()}{msg[1:]} (got {_show(error.get('input'))})"
         problems.append(f"{field}: {message}")
     return PROBLEM_SEPARATOR.join(problems)
+
+
+# Names other MSK tools give a field of this contract: AWS::MSK::Cluster's NumberOfBrokerNodes,
+# BrokerNodeGroupInfo.InstanceType and EBSStorageInfo.VolumeSize (CloudFormation User Guide, "AWS::MSK::Cluster"),
+# and the terraform-aws-modules MSK module's number_of_broker_nodes, broker_node_instance_type,
+# broker_node_ebs_volume_size. Keys are compared lower-case without punctuation; difflib cannot see these.
+FIELD_SYNONYMS = {
+    "brokercount": "brokersPerAz",
+    "numberofbrokers": "brokersPerAz",
+    "numberofbrokernodes": "brokersPerAz",
+    "brokernodes": "brokersPerAz",
+    "instancetype": "brokerInstanceType",
+    "brokernodeinstancetype": "brokerInstanceType",
+    "volumesize": "brokerStorageGiB",
+    "brokernodeebsvolumesize": "brokerStorageGiB",
+    "ebsvolumesize": "brokerStorageGiB",
+}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _did_you_mean(value: object, known: Any, synonyms: dict[str, str] | None = None) -> str:
+    """`` (did you mean 'x'?)`` for a near miss of one of ``known`` (difflib, case and punctuation ignored)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    by_key: dict[str, list[str]] = {}
+    for name in known:
+        by_key.setdefault(_squash(name), []).append(name)
+    key = _squash(value)
+    known_names = {name for names in by_key.values() for name in names}
+    synonym = (synonyms or {}).get(key)
+    candidates = [synonym] if synonym in known_names else []
+    if not candidates:
+        scored = [(difflib.SequenceMatcher(None, key, k).ratio(), k) for k in by_key]
+        best = max((score for score, _ in scored), default=0.0)
+        if best < 0.6:  # difflib.get_close_matches' default cutoff
+            return ""
+        candidates = sorted(name for score, k in scored if score == best for name in by_key[k])
+    candidates = [c for c in candidates if c and c != value]
+    if not candidates:
+        return ""
+    if len(candidates) == 1:
+        return f" (did you mean {candidates[0]!r}?)"
+    return f" (did you mean one of {', '.join(candidates)}?)"
 
 
 def _json_type(value: object) -> str:
