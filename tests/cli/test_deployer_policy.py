@@ -47,6 +47,8 @@ FEATURE_PERMISSIONS = [
     ("AWS::S3::Bucket", "s3:*MetadataTableConfiguration", "MetadataTableConfiguration"),
     ("AWS::S3::Bucket", "s3:*Metadata*TableConfiguration", "MetadataConfiguration"),
     ("AWS::S3::Bucket", "iam:PassRole", "ReplicationConfiguration"),  # the replication role
+    ("AWS::IAM::ManagedPolicy", "iam:*GroupPolicy", "Groups"),  # the boundary is attached to no group or user
+    ("AWS::IAM::ManagedPolicy", "iam:*UserPolicy", "Users"),
 ]
 
 
