@@ -8,6 +8,7 @@ import os
 
 from mskpair_core import client_machine as cm
 from mskpair_core.observability import task
+from mskpair_core.tags import scope_of
 
 
 def _region(event):
@@ -16,8 +17,11 @@ def _region(event):
 
 @task("create-client-role")
 def create_iam(event, context):
+    config = event["config"]
     return cm.ensure_client_iam(
-        deployment=event["config"]["deploymentName"], boundary_arn=os.environ["CLIENT_ROLE_BOUNDARY_ARN"]
+        deployment=config["deploymentName"],
+        boundary_arn=os.environ["CLIENT_ROLE_BOUNDARY_ARN"],
+        regions=[config["primary"]["region"], config["secondary"]["region"]],
     )
 
 
@@ -94,7 +98,7 @@ def command_status(event, context):
 @task("terminate-client")
 def terminate(event, context):
     result = cm.terminate_clients(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
+        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
     )
     return {**result, "done": result["remaining"] == 0}
 
@@ -102,11 +106,11 @@ def terminate(event, context):
 @task("delete-client-security-group")
 def delete_security_group(event, context):
     deleted = cm.delete_client_security_group(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
+        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
     )
     return {"deleted": deleted}
 
 
 @task("delete-client-role")
 def delete_iam(event, context):
-    return {"deleted": cm.delete_client_iam(deployment=event["config"]["deploymentName"])}
+    return {"deleted": cm.delete_client_iam(deployment=event["config"]["deploymentName"], made_by=scope_of(event))}

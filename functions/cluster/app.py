@@ -3,6 +3,7 @@
 from mskpair_core import cluster
 from mskpair_core.errors import ResourceFailed
 from mskpair_core.observability import task
+from mskpair_core.tags import scope_of
 
 
 def _region(event):
@@ -54,5 +55,17 @@ def bootstrap(event, context):
 @task("delete-cluster")
 def delete(event, context):
     return cluster.delete_cluster(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event)
+        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
+    )
+
+
+@task("update-cluster")
+def update(event, context):
+    """One step of the in-place update loop: start the next MSK update the request needs, or report done."""
+    return cluster.update_cluster(
+        deployment=event["config"]["deploymentName"],
+        role=event["role"],
+        region=_region(event),
+        config=event["config"],
+        previous=event.get("previous"),
     )

@@ -2,6 +2,7 @@
 
 from mskpair_core import network
 from mskpair_core.observability import task
+from mskpair_core.tags import scope_of
 
 
 @task("create-network")
@@ -22,5 +23,8 @@ def create_network(event, context):
 def delete_network(event, context):
     role = event["role"]
     return network.delete_network(
-        deployment=event["config"]["deploymentName"], role=role, region=event["config"][role]["region"]
+        deployment=event["config"]["deploymentName"],
+        role=role,
+        region=event["config"][role]["region"],
+        made_by=scope_of(event),
     )

@@ -3,6 +3,7 @@
 from mskpair_core import peering
 from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
 from mskpair_core.observability import task
+from mskpair_core.tags import scope_of
 
 PORTS = [KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT]
 OTHER = {"primary": "secondary", "secondary": "primary"}
@@ -55,4 +56,5 @@ def delete(event, context):
         deployment=config["deploymentName"],
         primary_region=config["primary"]["region"],
         secondary_region=config["secondary"]["region"],
+        made_by=scope_of(event),
     )

@@ -6,6 +6,7 @@ invocation; it is never returned, logged or printed: only ARNs are returned.
 
 from mskpair_core import scram
 from mskpair_core.observability import task
+from mskpair_core.tags import scope_of
 
 
 @task("create-key-and-secret")
@@ -28,6 +29,6 @@ def create(event, context):
 def delete(event, context):
     config = event["config"]
     region = config[event["role"]]["region"]
-    secret = scram.delete_secret(deployment=config["deploymentName"], region=region)
-    key = scram.delete_key(deployment=config["deploymentName"], region=region)
+    secret = scram.delete_secret(deployment=config["deploymentName"], region=region, made_by=scope_of(event))
+    key = scram.delete_key(deployment=config["deploymentName"], region=region, made_by=scope_of(event))
     return {"secretDeleted": secret, "keyScheduledForDeletion": key}

@@ -355,6 +355,36 @@ def region_branch(role: str) -> dict[str, Any]:
     return {"StartAt": f"{t}: create cluster", "States": states}
 
 
+def update_branch(role: str) -> dict[str, Any]:
+    """The cluster's in-place updates: a bounded loop of 'start the next update or say done' checks."""
+    t = title(role)
+    return {
+        "StartAt": f"{t}: nothing updated yet",
+        "States": {
+            f"{t}: nothing updated yet": {
+                "Type": "Pass",
+                "Result": {"applied": [], "done": False},
+                "ResultPath": "$.update",
+                "Next": f"{t}: update cluster: start",
+            },
+            **poll_loop(
+                f"{t}: update cluster",
+                task("ClusterUpdateFunction", role=role, parameters={"previous.$": "$.update"}),
+                result_path="$.update",
+                ready_path="$.update.done",
+                ready=True,
+                wait_seconds_path="$.config.timing.pollSeconds",
+                max_polls_path="$.config.timing.maxClusterPolls",
+                timeout_error="UpdateTimeout",
+                timeout_cause=f"The {role} MSK cluster's in-place update did not finish within "
+                "timing.clusterTimeoutMinutes.",
+                next_state=f"{t}: updated",
+            ),
+            f"{t}: updated": {"Type": "Pass", "Parameters": {"applied.$": "$.update.applied"}, "End": True},
+        },
+    }
+
+
 def connect_branch(role: str) -> dict[str, Any]:
     """After ACTIVE: associate the secret, then read the SASL/SCRAM bootstrap brokers."""
     t = title(role)
@@ -435,6 +465,10 @@ def output_of(role: str) -> dict[str, Any]:
             "verify.$": f"$.verified.{role}.commandId",
         },
         "smokeTestPassed.$": f"$.verified.{role}.smokeTestPassed",
+        "changes": {
+            "cluster.$": f"$.updated.{role}.applied",
+            "clientReplaced.$": f"$.build.{role}.client.replaced",
+        },
     }
 
 
@@ -453,6 +487,16 @@ def _parallel(comment: str, branches: list[dict[str, Any]], selector: dict[str, 
 def provisioning_states() -> dict[str, Any]:
     per_region = {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)}
     return {
+        "Plan changes": task(
+            "PlanChangesFunction",
+            result_path="$.plan",
+            next_state="Create networks",
+            comment=(
+                "If the deployment exists: what the request changes, field by field (unchanged, in place, "
+                "replace). Any replacement is refused here with ReplacementRequired, before anything is made or "
+                "deleted: a live deployment is never torn down because a later request differs."
+            ),
+        ),
         "Create networks": _parallel(
             "Both regions side by side: VPC, public subnet and internet gateway, three broker subnets; "
             "and the client machines' IAM role and instance profile (IAM is global: one per deployment).",
@@ -494,8 +538,17 @@ def provisioning_states() -> dict[str, Any]:
                 "primary {}, secondary {}."
             ),
             timeout_cause_args=["$.clusters.primary", "$.clusters.secondary"],
-            next_state="Connect",
+            next_state="Update clusters",
             on_error="Roll back?",
+        ),
+        "Update clusters": _parallel(
+            "A deployment that existed: the in-place changes the plan allowed (more brokers, more storage, "
+            "a broker size, a Kafka version), one MSK update at a time, each until ACTIVE with a new "
+            "CurrentVersion. A new deployment has nothing to change: one check per region.",
+            [update_branch(role) for role in ROLES],
+            per_region,
+            "$.updated",
+            "Connect",
         ),
         "Connect": _parallel(
             "Both regions: associate the SCRAM secret with the ACTIVE cluster, read the bootstrap brokers.",
@@ -515,6 +568,7 @@ def provisioning_states() -> dict[str, Any]:
             "Type": "Pass",
             "Parameters": {
                 "deploymentName.$": "$.config.deploymentName",
+                "existedBefore.$": "$.plan.exists",
                 **{role: output_of(role) for role in ROLES},
                 "peering": {
                     "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
@@ -531,6 +585,11 @@ def provisioning_states() -> dict[str, Any]:
 
 
 # -- teardown ----------------------------------------------------------------------
+SCOPE = {"scope.$": "$.scope"}
+"""What a teardown task deletes: ``{"madeBy": null}`` everything of the deployment; ``{"madeBy": <execution>}``
+only what that execution made (the rollback of a run on a deployment that existed before it)."""
+
+
 def teardown_branch(role: str) -> dict[str, Any]:
     """One region, in dependency order, everything MSK lets go of at once first.
 
@@ -541,18 +600,19 @@ def teardown_branch(role: str) -> dict[str, Any]:
     one waits until it is gone. The network goes last (the brokers' interfaces linger a while).
     """
     t = title(role)
-    delete_cluster = task("ClusterDeleteFunction", role=role)
+    delete_cluster = task("ClusterDeleteFunction", role=role, parameters=SCOPE)
     states: dict[str, Any] = {
         f"{t}: start cluster deletion": task(
             "ClusterDeleteFunction",
             role=role,
+            parameters=SCOPE,
             result_path=None,
             next_state=f"{t}: terminate client: start",
             comment="Deletion takes minutes: start it first if MSK allows it now; the rest goes meanwhile.",
         ),
         **poll_loop(
             f"{t}: terminate client",
-            task("ClientTerminateFunction", role=role),
+            task("ClientTerminateFunction", role=role, parameters=SCOPE),
             result_path="$.clientTeardown",
             ready_path="$.clientTeardown.done",
             ready=True,
@@ -565,6 +625,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
         f"{t}: delete client security group": task(
             "ClientSecurityGroupDeleteFunction",
             role=role,
+            parameters=SCOPE,
             in_use_retry=True,
             result_path=None,
             next_state=f"{t}: delete secret and key",
@@ -572,6 +633,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
         f"{t}: delete secret and key": task(
             "ScramDeleteFunction",
             role=role,
+            parameters=SCOPE,
             result_path=None,
             next_state=f"{t}: wait until the cluster can be deleted: start",
         ),
@@ -602,7 +664,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
             timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
             next_state=f"{t}: delete network",
         ),
-        f"{t}: delete network": task("DeleteNetworkFunction", role=role, in_use_retry=True),
+        f"{t}: delete network": task("DeleteNetworkFunction", role=role, parameters=SCOPE, in_use_retry=True),
     }
     return {"StartAt": f"{t}: start cluster deletion", "States": states}
 
@@ -620,14 +682,45 @@ def teardown_states() -> dict[str, Any]:
         "Roll back?": {
             "Type": "Choice",
             "Choices": [
-                {"Variable": "$.config.onFailure", "StringEquals": "RETAIN", "Next": "Fail with original error"}
+                {"Variable": "$.config.onFailure", "StringEquals": "RETAIN", "Next": "Fail with original error"},
+                {
+                    "And": [
+                        {"Variable": "$.plan.exists", "IsPresent": True},
+                        {"Variable": "$.plan.exists", "BooleanEquals": True},
+                    ],
+                    "Next": "Roll back only what this run made",
+                },
             ],
-            "Default": "Let in-flight tasks end",
+            "Default": "Roll back everything",
+        },
+        "Roll back only what this run made": {
+            "Type": "Pass",
+            "Comment": (
+                "The deployment existed before this run: its rollback deletes only resources tagged "
+                "msk-pair:execution = this execution, never what was there before (an in-place update MSK "
+                "started is not undone)."
+            ),
+            "Parameters": {"madeBy.$": "$$.Execution.Name"},
+            "ResultPath": "$.scope",
+            "Next": "Let in-flight tasks end",
+        },
+        "Roll back everything": {
+            "Type": "Pass",
+            "Comment": "A first provisioning: onFailure ROLLBACK deletes everything tagged with the deployment.",
+            "Result": {"madeBy": None},
+            "ResultPath": "$.scope",
+            "Next": "Let in-flight tasks end",
+        },
+        "Tear down everything": {
+            "Type": "Pass",
+            "Result": {"madeBy": None},
+            "ResultPath": "$.scope",
+            "Next": "Teardown: delete peering: start",
         },
         **poll_loop(
             "Teardown: delete peering",
             {
-                **task("PeeringDeleteFunction"),
+                **task("PeeringDeleteFunction", parameters=SCOPE),
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
             },
             result_path="$.peeringTeardown",
@@ -653,6 +746,7 @@ def teardown_states() -> dict[str, Any]:
         "Teardown: delete client role": {
             **task(
                 "ClientIamDeleteFunction",
+                parameters=SCOPE,
                 in_use_retry=True,
                 result_path=None,
                 next_state="Teardown done: why?",
@@ -691,10 +785,8 @@ def build() -> dict[str, Any]:
             "Validate input": validate,
             "Provision or teardown?": {
                 "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.config.mode", "StringEquals": "teardown", "Next": "Teardown: delete peering: start"}
-                ],
-                "Default": "Create networks",
+                "Choices": [{"Variable": "$.config.mode", "StringEquals": "teardown", "Next": "Tear down everything"}],
+                "Default": "Plan changes",
             },
             **provisioning_states(),
             **teardown_states(),

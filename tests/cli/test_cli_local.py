@@ -334,3 +334,37 @@ def test_ctrl_c_in_a_terminal_stops_following_and_says_how_to_resume(paced_serve
         run_cli("teardown", "--deployment", "ctrl-c", "--yes", "--local", "--endpoint-url", paced_server)
     )
     assert "is still running on ctrl-c: let it end first" in busy
+
+
+def test_plan_shows_what_a_request_changes_and_start_asks_before_changing_it(provisioned, local, aws_at, tmp_path):
+    """Issue 12: the plan, as `terraform plan` shows one; start asks before changing a live deployment."""
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps(dict(SAMPLE, brokersPerAz=2, brokerStorageGiB=200)))
+    planned = local("plan", str(more))
+    assert planned.returncode == 0, planned.stderr
+    assert f"{DEPLOYMENT} exists" in planned.stdout
+    assert "~ brokersPerAz (primary): 1 -> 2  [in-place: UpdateBrokerCount]" in planned.stdout
+    assert "~ brokerStorageGiB (secondary): 100 -> 200  [in-place: UpdateBrokerStorage]" in planned.stdout
+    assert "Plan: 4 to change in place, 0 to create, 0 needing a replacement." in planned.stdout
+    doc = json.loads(local("plan", str(more), "--json").stdout)
+    assert sorted(doc["inPlace"]) == sorted(
+        f"{f} ({r})" for f in ("brokersPerAz", "brokerStorageGiB") for r in ("primary", "secondary")
+    )
+
+    before = len(_executions())
+    piped = local("start", str(more))  # a change to a live deployment, stdin not a terminal, no --yes
+    assert piped.returncode == 2 and "refusing to change orders-dr without confirmation" in piped.stderr
+    assert len(_executions()) == before
+
+    moved = dict(SAMPLE, primary={"region": "us-east-1", "vpcCidr": "10.1.0.0/16"})
+    replaced = tmp_path / "moved.json"
+    replaced.write_text(json.dumps(moved))
+    planned = local("plan", str(replaced))
+    assert planned.returncode == 1
+    assert "-/+ primary.vpcCidr: 10.0.0.0/16 -> 10.1.0.0/16" in planned.stdout
+    refused = local("start", str(replaced), "--yes")
+    assert refused.returncode == 1 and "cannot be changed in place" in refused.stderr
+    assert len(_executions()) == before  # refused before anything started
+
+    same = local("start", str(SAMPLE_FILE), "--no-follow")  # nothing to change: no question asked
+    assert same.returncode == 0, same.stderr

@@ -116,6 +116,7 @@ def test_provisioning_twice_makes_no_duplicates(emu, sample):
     first = emu.run(sample)
     second = emu.run(sample)
     assert first.status == second.status == "SUCCEEDED"
+    assert (first.output.pop("existedBefore"), second.output.pop("existedBefore")) == (False, True)
     for role in ("primary", "secondary"):  # the same resources; only the commands run again
         first.output[role].pop("commands")
         second.output[role].pop("commands")

@@ -74,6 +74,21 @@ EXPECTED = {
         ["Assemble output"],
     ),
     "TeardownFailureIsReported": ("FAILED", "TeardownFailed", ["Teardown", "Teardown failed"], ["Teardown complete"]),
+    # Issue 12: a request that needs a replacement of a live deployment fails in Plan changes; nothing is made,
+    # nothing rolled back.
+    "ReplacementIsRefusedBeforeAnything": (
+        "FAILED",
+        "ReplacementRequired",
+        ["Validate input", "Plan changes"],
+        ["Create networks", "Roll back?", "Teardown"],
+    ),
+    # A failure on a deployment that existed rolls back only what this run made.
+    "FailedUpdateRollsBackOnlyThisRun": (
+        "FAILED",
+        "ResourceFailed",
+        ["Update clusters", "Roll back only what this run made", "Teardown", "Fail with original error"],
+        ["Roll back everything", "Connect"],
+    ),
     # MSK refuses DeleteCluster while CREATING: the rollback deletes the rest, then loops until it may.
     # (A mocked response is picked by retry count, not by loop pass, so each state answers once here; the
     # real emulator runs the loops in tests/statemachine/test_clusters.py.)

@@ -631,7 +631,7 @@ def test_timing_over_the_budget_is_refused_with_the_numbers_and_the_fix() -> Non
 
 
 def test_the_largest_timeouts_that_fit_are_suggested_for_the_same_poll() -> None:
-    poll = 30
+    poll = 40
     message = refused(with_(minimal(), "timing", {"pollSeconds": poll}))
     assert f"keep pollSeconds {poll} with a clusterTimeoutMinutes of at most " in message
     cluster = int(message.split("clusterTimeoutMinutes of at most ")[1].split(" ")[0])

@@ -138,9 +138,10 @@ def test_choices_catches_and_terminals(drawn):
     labelled = {
         (drawn.labels.get(a, a), label, drawn.labels.get(b, drawn.subgraphs.get(b))) for a, _, label, b in drawn.edges
     }
-    assert ("Provision or teardown?", "mode = teardown", "Teardown: delete peering ⟲ (poll until ready)") in labelled
-    assert ("Provision or teardown?", "otherwise", "Create networks (Parallel)") in labelled
+    assert ("Provision or teardown?", "mode = teardown", "Tear down everything") in labelled
+    assert ("Provision or teardown?", "otherwise", "Plan changes") in labelled
     assert ("Roll back?", "onFailure = RETAIN", "Fail with original error") in labelled
+    assert ("Roll back?", "otherwise", "Roll back everything") in labelled
     assert ("Teardown done: why?", "error present", "Fail with original error") in labelled
     dashed = {(a, label, b) for a, arrow, label, b in drawn.edges if arrow == "-.->"}
     assert {label for _, label, _ in dashed} == {"on error"}

@@ -118,8 +118,17 @@ def parser() -> Parser:
     start.add_argument("--no-follow", action="store_true", help="print the execution ARN and return")
     start.add_argument("--json", action="store_true", help="print the execution as JSON (progress on stderr)")
     start.add_argument("--verbose", action="store_true", help="one line per retry, with its whole cause")
+    start.add_argument(
+        "--yes", action="store_true", help="apply the plan without asking (needed when stdin is not a terminal)"
+    )
     _target_options(start)
     start.set_defaults(func="cmd_start")
+
+    pl = _sub(sub, "plan", p, help="what an input file would change in its deployment, as `terraform plan` shows it")
+    pl.add_argument("input", help="region-pair JSON file")
+    pl.add_argument("--json", action="store_true")
+    _target_options(pl)
+    pl.set_defaults(func="cmd_plan")
 
     fol = _sub(sub, "follow", p, help="live progress of an execution until it ends")
     fol.add_argument("execution_arn")

@@ -162,11 +162,83 @@ def _execution_doc(desc: dict[str, Any], tracker: Tracker | None = None) -> dict
 
 
 # -- start, follow ---------------------------------------------------------------------------------
+def _plan(config: dict[str, Any]) -> Any:
+    """The state machine's Plan changes step, run here against the same account (or the emulator server)."""
+    from mskpair_core.plan import make_plan
+
+    with aws_errors():
+        return make_plan(config)
+
+
+CHANGE_MARKS = {"unchanged": " ", "in-place": "~", "create": "+", "replace": "-/+"}
+
+
+def render_plan(plan: Any) -> list[str]:
+    """The plan as `terraform plan` shows one: a mark per field, deployed -> requested."""
+    if not plan.exists:
+        return [f"{plan.deployment} does not exist yet: everything will be created (a first provisioning)."]
+    lines = [f"{plan.deployment} exists. Compared with what is deployed (found by its tags):"]
+    for f in plan.fields:
+        where = f" ({f.region})" if f.region else ""
+        if f.change == "unchanged":
+            lines.append(f"    {f.field}{where}: {f.deployed}")
+            continue
+        arrow = f"{f.deployed} -> {f.requested}" if f.deployed is not None else f"{f.requested}"
+        lines.append(f"{CHANGE_MARKS[f.change]:>3} {f.field}{where}: {arrow}  [{f.change}: {f.why}]")
+    counts = {kind: sum(1 for f in plan.fields if f.change == kind) for kind in ("in-place", "create", "replace")}
+    lines.append(
+        f"Plan: {counts['in-place']} to change in place, {counts['create']} to create, "
+        f"{counts['replace']} needing a replacement."
+    )
+    return lines
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    request = read_input(args.input)
+    Backend(args)  # the account (or the emulator server) to read from
+    with aws_errors():
+        config = validate_locally(request, args.input)
+    plan = _plan(config)
+    if args.json:
+        _json(plan.to_dict())
+    else:
+        for line in render_plan(plan):
+            _out(line)
+        if plan.replacements:
+            _out(f"\nstart would refuse this: {plan.refusal()}")
+    return EXIT_FAILED if plan.replacements else EXIT_OK
+
+
+def _confirm_plan(plan: Any, args: argparse.Namespace) -> None:
+    """Show the plan; refuse replacements; ask before changing a deployment that exists (``--yes`` skips)."""
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    for line in render_plan(plan):
+        _out(line, file=out)
+    if plan.replacements:
+        raise CliError(plan.refusal(), EXIT_FAILED)
+    changing = plan.exists and any(f.change != "unchanged" for f in plan.fields)
+    if not changing or args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(
+            f"refusing to change {plan.deployment} without confirmation: stdin is not a terminal; "
+            "pass --yes to apply the plan without asking"
+        )
+    try:
+        answer = input("Apply these changes? Only 'yes' is accepted: ")
+    except EOFError:
+        answer = ""
+    if answer.strip() != "yes":
+        raise CliError("cancelled: nothing was started", EXIT_FAILED)
+
+
 def cmd_start(args: argparse.Namespace) -> int:
     request = read_input(args.input)
     backend = Backend(args)
     with aws_errors():
-        validate_locally(request, args.input)
+        config = validate_locally(request, args.input)
+    if (config.get("mode") or "provision") == "provision":
+        _confirm_plan(_plan(config), args)
     return _start(backend, request, execution_name(str(request.get("deploymentName"))), args)
 
 

@@ -139,6 +139,39 @@ BROKER_INSTANCE_TYPES: MappingProxyType[str, BrokerType] = MappingProxyType(_bro
 DEFAULT_BROKER_INSTANCE_TYPE = "kafka.m5.large"
 
 
+BROKER_SIZES: tuple[str, ...] = (
+    "small",
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+)
+# MSK developer guide, "Update the Amazon MSK cluster broker size": "For Standard brokers, you can update
+# your cluster broker size from M5 or T3 to M7g, T3 to M5, or from M7g to M5." and "You can't migrate from a
+# larger broker size to a smaller broker size."
+BROKER_FAMILY_MOVES: frozenset[tuple[str, str]] = frozenset(
+    {("m5", "m5"), ("m7g", "m7g"), ("t3", "t3"), ("m5", "m7g"), ("t3", "m7g"), ("t3", "m5"), ("m7g", "m5")}
+)
+
+
+def broker_type_update_problem(current: str, target: str) -> str | None:
+    """Why MSK cannot change a cluster's brokers from ``current`` to ``target`` in place (None: it can)."""
+    try:
+        _, cur_family, cur_size = current.split(".")
+        _, new_family, new_size = target.split(".")
+    except ValueError:
+        return f"{current} or {target} is not a kafka.<family>.<size> broker type"
+    if (cur_family, new_family) not in BROKER_FAMILY_MOVES:
+        return f"MSK does not move brokers from {cur_family.upper()} to {new_family.upper()}"
+    if BROKER_SIZES.index(new_size) < BROKER_SIZES.index(cur_size):
+        return "MSK cannot move to a smaller broker size"
+    return None
+
+
 def supports_per_partition_monitoring(broker_instance_type: str) -> bool:
     """True if the broker type is known and supports ``PER_TOPIC_PER_PARTITION`` enhanced monitoring."""
     broker = BROKER_INSTANCE_TYPES.get(broker_instance_type)

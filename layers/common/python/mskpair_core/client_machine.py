@@ -34,7 +34,16 @@ from botocore.exceptions import ClientError
 from mskpair_core import catalog
 from mskpair_core.aws import client, delete_if_present, error_code, translate_errors
 from mskpair_core.errors import ResourceFailed, Transient
-from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_list, tag_specifications
+from mskpair_core.tags import (
+    DEPLOYMENT_TAG,
+    REGIONS_TAG,
+    Role,
+    ec2_filters,
+    in_scope,
+    tag_list,
+    tag_specifications,
+    tags_of,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -155,7 +164,9 @@ def client_inline_policy(*, deployment: str, account_id: str, partition: str = "
     }
 
 
-def _get_or_create_role(iam: Any, deployment: str, name: str, boundary_arn: str) -> dict[str, Any]:
+def _get_or_create_role(
+    iam: Any, deployment: str, name: str, boundary_arn: str, regions: list[str] | None = None
+) -> dict[str, Any]:
     try:
         return iam.get_role(RoleName=name)["Role"]
     except ClientError as exc:
@@ -167,7 +178,10 @@ def _get_or_create_role(iam: Any, deployment: str, name: str, boundary_arn: str)
             AssumeRolePolicyDocument=json.dumps(_trust_policy()),
             Description=f"msk-pair {deployment}: Kafka client machines (SSM managed, reads this deployment only)",
             PermissionsBoundary=boundary_arn,
-            Tags=tag_list(deployment, "shared", name),
+            Tags=[
+                *tag_list(deployment, "shared", name),
+                *([{"Key": REGIONS_TAG, "Value": " ".join(regions)}] if regions else []),
+            ],
         )["Role"]
         LOG.info("created IAM role %s", name)
         return role
@@ -193,7 +207,9 @@ def _get_or_create_profile(iam: Any, deployment: str, name: str) -> dict[str, An
     return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
 
 
-def ensure_client_iam(*, deployment: str, boundary_arn: str, account_id: str | None = None) -> dict[str, str]:
+def ensure_client_iam(
+    *, deployment: str, boundary_arn: str, regions: list[str] | None = None, account_id: str | None = None
+) -> dict[str, str]:
     """Make (or find) the client role and instance profile of ``deployment``.
 
     The role carries ``boundary_arn`` as its permissions boundary (the template's ClientRoleBoundary):
@@ -211,7 +227,7 @@ def ensure_client_iam(*, deployment: str, boundary_arn: str, account_id: str | N
     name = _role_name(deployment)
     # get/create: NoSuchEntity is handled above; anything else but throttling is a real error.
     with translate_errors(transient=IAM_CONCURRENT):
-        role = _get_or_create_role(iam, deployment, name, boundary_arn)
+        role = _get_or_create_role(iam, deployment, name, boundary_arn, regions)
     if (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") != boundary_arn:
         with translate_errors(transient=IAM_NOT_YET):
             iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=boundary_arn)
@@ -249,8 +265,10 @@ def ensure_client_iam(*, deployment: str, boundary_arn: str, account_id: str | N
     }
 
 
-def delete_client_iam(*, deployment: str) -> bool:
+def delete_client_iam(*, deployment: str, made_by: str | None = None) -> bool:
     """Delete the client instance profile and role of ``deployment``; each part already gone is fine.
+
+    ``made_by``: only if that execution made the role (a rollback of a run on an existing deployment).
 
     Order: remove the role from the profile, delete the profile, delete the inline policies, detach
     the managed policies, delete the role. ``DeleteConflict`` (a change not yet visible) is
@@ -260,6 +278,16 @@ def delete_client_iam(*, deployment: str) -> bool:
     name = _role_name(deployment)
     gone = frozenset({"NoSuchEntity"})
     did = False
+    if made_by is not None:
+        try:
+            with translate_errors(transient=IAM_CONCURRENT):
+                role = iam.get_role(RoleName=name)["Role"]
+        except ClientError as exc:
+            if error_code(exc) not in gone:
+                raise
+            return False
+        if not in_scope(tags_of(role), made_by):
+            return False
     with translate_errors(transient=IAM_CONCURRENT, in_use=IAM_IN_USE):
         try:
             profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
@@ -363,8 +391,10 @@ def ensure_client_security_group(
     return group_id
 
 
-def delete_client_security_group(*, deployment: str, role: Role, region: str) -> bool:
+def delete_client_security_group(*, deployment: str, role: Role, region: str, made_by: str | None = None) -> bool:
     """Revoke the rules that name the client group (in every group of its VPC), then delete it.
+
+    ``made_by``: only a group that execution made (a rollback of a run on an existing deployment).
 
     ``DependencyViolation`` (the instance's network interface still exists while it shuts down) is
     ``ResourceInUse``, retried by the state machine. A group or rule already gone is fine. Returns
@@ -374,6 +404,8 @@ def delete_client_security_group(*, deployment: str, role: Role, region: str) ->
     did = False
     with translate_errors(in_use=frozenset({"DependencyViolation"})):
         for group in _find_client_group(ec2, deployment, role):
+            if not in_scope(tags_of(group), made_by):
+                continue
             group_id = group["GroupId"]
             others = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [group["VpcId"]]}])
             for other in others["SecurityGroups"]:
@@ -450,9 +482,17 @@ def launch_client(
     region = network["region"]
     ec2 = client("ec2", region)
     existing = find_clients(deployment=deployment, role=role, region=region)
-    if existing:
-        instance = existing[0]
-        return {"instanceId": instance["InstanceId"], "state": instance["State"]["Name"]}
+    same = [i for i in existing if i["InstanceType"] == instance_type]
+    if same:
+        instance = same[0]
+        return {"instanceId": instance["InstanceId"], "state": instance["State"]["Name"], "replaced": []}
+    replaced = [i["InstanceId"] for i in existing]
+    if replaced:
+        # Another instance type was asked for: the client holds no data (its configuration is the bootstrap
+        # command's), so it is relaunched rather than stopped and modified.
+        with translate_errors(transient=INSTANCE_NOT_YET):
+            ec2.terminate_instances(InstanceIds=replaced)
+        LOG.info("replacing client instances %s (%s) with a %s", replaced, existing[0]["InstanceType"], instance_type)
     image_id = latest_al2023_ami(region)
     name = f"{deployment}-{role}-client"
     with translate_errors(transient=EC2_NOT_YET):
@@ -501,7 +541,7 @@ def launch_client(
         raise
     instance = reservation["Instances"][0]
     LOG.info("launched client instance %s (%s)", instance["InstanceId"], name)
-    return {"instanceId": instance["InstanceId"], "state": instance["State"]["Name"]}
+    return {"instanceId": instance["InstanceId"], "state": instance["State"]["Name"], "replaced": replaced}
 
 
 # -- SSM ----------------------------------------------------------------------------------------------
@@ -793,8 +833,10 @@ echo "{SMOKE_TEST_MARKER}"
 # -- teardown -------------------------------------------------------------------------------------
 
 
-def terminate_clients(*, deployment: str, role: Role, region: str) -> dict[str, Any]:
+def terminate_clients(*, deployment: str, role: Role, region: str, made_by: str | None = None) -> dict[str, Any]:
     """Terminate the tagged client instances; returns ``{"remaining": n, "instanceIds": [...]}``.
+
+    ``made_by``: only the instances that execution launched (a rollback of a run on an existing deployment).
 
     ``remaining`` counts instances not yet ``terminated`` (a shutting-down instance still holds its
     network interface, which blocks deleting the group and subnet): call again (after a Wait) until it
@@ -802,11 +844,16 @@ def terminate_clients(*, deployment: str, role: Role, region: str) -> dict[str, 
     a moment ago not visible to TerminateInstances yet).
     """
     ec2 = client("ec2", region)
-    instances = find_clients(deployment=deployment, role=role, region=region, states=NOT_TERMINATED)
+
+    def ours() -> list[dict[str, Any]]:
+        found = find_clients(deployment=deployment, role=role, region=region, states=NOT_TERMINATED)
+        return [i for i in found if in_scope(tags_of(i), made_by)]
+
+    instances = ours()
     to_terminate = [i["InstanceId"] for i in instances if i["State"]["Name"] != "shutting-down"]
     if to_terminate:
         with translate_errors(transient=INSTANCE_NOT_YET):
             ec2.terminate_instances(InstanceIds=to_terminate)
         LOG.info("terminating client instances %s", to_terminate)
-        instances = find_clients(deployment=deployment, role=role, region=region, states=NOT_TERMINATED)
+        instances = ours()
     return {"remaining": len(instances), "instanceIds": [i["InstanceId"] for i in instances]}

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from mskpair_core import catalog
 from mskpair_core.aws import client, error_code, translate_errors
 from mskpair_core.errors import Conflict, ResourceFailed, Transient
-from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG, Role, tag_dict
+from mskpair_core.tags import DEPLOYMENT_TAG, ROLE_TAG, Role, in_scope, tag_dict
 
 LOG = logging.getLogger(__name__)
 
@@ -269,11 +269,137 @@ def bootstrap_brokers(*, region: str, cluster_arn: str) -> str:
     return brokers
 
 
+# -- in-place updates -----------------------------------------------------------------------------
+
+UPDATE_ORDER = ("brokersPerAz", "brokerStorageGiB", "brokerInstanceType", "kafkaVersion")
+"""One MSK update at a time (MSK refuses a second while the cluster is UPDATING), in this order."""
+
+
+def compatible_versions(*, region: str, cluster_arn: str) -> list[str]:
+    """The Kafka versions MSK will upgrade this cluster to (GetCompatibleKafkaVersions, MSK API reference
+    compatible-kafka-versions.html). Transient: throttling and 5xx."""
+    kafka = client("kafka", region)
+    with translate_errors(transient=MSK_TRANSIENT):
+        found = kafka.get_compatible_kafka_versions(ClusterArn=cluster_arn)
+    targets = {t for item in found.get("CompatibleKafkaVersions", []) for t in item.get("TargetVersions", [])}
+    return sorted(targets)
+
+
+def cluster_settings(info: dict[str, Any]) -> dict[str, Any]:
+    """The contract's fields as a cluster has them (ListClustersV2 / DescribeClusterV2 ``ClusterInfo``)."""
+    provisioned = info.get("Provisioned", {})
+    nodes = provisioned.get("BrokerNodeGroupInfo", {})
+    zones = len(nodes.get("ClientSubnets", [])) or catalog.AVAILABILITY_ZONE_COUNT
+    return {
+        "brokersPerAz": int(provisioned.get("NumberOfBrokerNodes", 0)) // zones,
+        "brokerStorageGiB": nodes.get("StorageInfo", {}).get("EbsStorageInfo", {}).get("VolumeSize"),
+        "brokerInstanceType": nodes.get("InstanceType"),
+        "kafkaVersion": provisioned.get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion"),
+    }
+
+
+def _start_update(kafka: Any, arn: str, version: str, field: str, target: Any, zones: int) -> None:
+    if field == "brokersPerAz":  # MSK API reference, clusters-clusterarn-nodes-count (UpdateBrokerCount)
+        kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=target * zones)
+    elif field == "brokerStorageGiB":  # clusters-clusterarn-nodes-storage (UpdateBrokerStorage)
+        kafka.update_broker_storage(
+            ClusterArn=arn,
+            CurrentVersion=version,
+            TargetBrokerEBSVolumeInfo=[{"KafkaBrokerNodeId": "All", "VolumeSizeGB": target}],
+        )
+    elif field == "brokerInstanceType":  # clusters-clusterarn-nodes-type (UpdateBrokerType)
+        kafka.update_broker_type(ClusterArn=arn, CurrentVersion=version, TargetInstanceType=target)
+    else:  # clusters-clusterarn-version (UpdateClusterKafkaVersion)
+        kafka.update_cluster_kafka_version(ClusterArn=arn, CurrentVersion=version, TargetKafkaVersion=target)
+
+
+def update_cluster(
+    *, deployment: str, role: Role, region: str, config: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One step of bringing the cluster to ``config`` in place; the state machine calls it again after Wait states.
+
+    MSK takes one update at a time, only while ACTIVE, and only from the cluster's ``CurrentVersion``; each
+    ends ACTIVE with a new ``CurrentVersion``. So: while an update of ours is under way, wait; when the cluster
+    is ACTIVE with a new version and the setting we asked for, go on; start the next needed update (in
+    :data:`UPDATE_ORDER`); when nothing differs, done. ``previous`` is this function's last answer.
+
+    Returns ``{"done": bool, "state", "applied": [{"field", "from", "to"}], "pending": {...} | None}``. An
+    update that ends without the setting (MSK reverts a failed operation) is ``ResourceFailed``; a refusal
+    (the plan let through only what MSK allows, but its six-hour storage cool-down, say) too, with MSK's
+    message. Transient: throttling, 5xx, ``ConflictException`` and a refusal while the cluster left ACTIVE.
+    """
+    kafka = client("kafka", region)
+    previous = previous or {}
+    applied: list[dict[str, Any]] = list(previous.get("applied") or [])
+    pending: dict[str, Any] | None = previous.get("pending")
+    found = find_cluster(deployment=deployment, role=role, region=region)
+    if found is None:
+        raise ResourceFailed(f"the {role} MSK cluster of {deployment} is gone")
+    arn, state, version = found["ClusterArn"], found["State"], found.get("CurrentVersion", "")
+    now = cluster_settings(found)
+
+    def waiting(pending_now: dict[str, Any] | None) -> dict[str, Any]:
+        return {"done": False, "state": state, "applied": applied, "pending": pending_now}
+
+    if state == "FAILED":
+        raise ResourceFailed(f"the {role} MSK cluster {found['ClusterName']} is FAILED")
+    if pending is not None:
+        if state != "ACTIVE":
+            return waiting({**pending, "seenUpdating": True})
+        if version == pending["fromVersion"]:
+            polls = int(pending.get("activePolls", 0)) + 1
+            if pending.get("seenUpdating") or polls > 3:
+                raise ResourceFailed(
+                    f"MSK's update of {pending['field']} on the {role} cluster {found['ClusterName']} ended without "
+                    f"changing it (still {now[pending['field']]}; see aws kafka list-cluster-operations-v2)"
+                )
+            return waiting({**pending, "activePolls": polls})  # not UPDATING yet: MSK takes a moment to start
+        if now[pending["field"]] != pending["to"]:
+            raise ResourceFailed(
+                f"the {role} cluster's {pending['field']} is {now[pending['field']]} after MSK's update to "
+                f"{pending['to']}"
+            )
+        LOG.info(
+            "%s: %s is now %s (cluster version %s)", found["ClusterName"], pending["field"], pending["to"], version
+        )
+    elif state != "ACTIVE":
+        return waiting(None)  # another operation (MSK's own maintenance, say): wait until ACTIVE
+    for field in UPDATE_ORDER:
+        target = config[field]
+        if now[field] == target:
+            continue
+        zones = len(found.get("Provisioned", {}).get("BrokerNodeGroupInfo", {}).get("ClientSubnets", [])) or 3
+        try:
+            with translate_errors(transient=MSK_TRANSIENT | {"ConflictException"}):
+                _start_update(kafka, arn, version, field, target, zones)
+        except ClientError as exc:
+            if error_code(exc) != "BadRequestException":
+                raise
+            _raise_if_not_ready(kafka, arn, f"update of {field}")  # left ACTIVE meanwhile: Transient
+            message = exc.response.get("Error", {}).get("Message", "")
+            raise ResourceFailed(
+                f"MSK refused to change {field} of the {role} cluster to {target}: {message}"
+            ) from None
+        LOG.info("%s: updating %s from %s to %s", found["ClusterName"], field, now[field], target)
+        applied.append({"field": field, "from": now[field], "to": target})
+        return {
+            "done": False,
+            "state": "UPDATING",
+            "applied": applied,
+            "pending": {"field": field, "to": target, "fromVersion": version, "seenUpdating": False},
+        }
+    return {"done": True, "state": state, "applied": applied, "pending": None}
+
+
 # -- teardown -------------------------------------------------------------------------------------
 
 
-def _ours(region: str, deployment: str, role: Role | None) -> list[dict[str, Any]]:
-    return [c for c in _list_clusters(client("kafka", region)) if _tags_match(c.get("Tags"), deployment, role)]
+def _ours(region: str, deployment: str, role: Role | None, made_by: str | None = None) -> list[dict[str, Any]]:
+    return [
+        c
+        for c in _list_clusters(client("kafka", region))
+        if _tags_match(c.get("Tags"), deployment, role) and in_scope(c.get("Tags") or {}, made_by)
+    ]
 
 
 def _disassociate_all(kafka: Any, cluster_arn: str) -> None:
@@ -289,7 +415,7 @@ def _disassociate_all(kafka: Any, cluster_arn: str) -> None:
         )
 
 
-def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, Any]:
+def delete_cluster(*, deployment: str, role: Role, region: str, made_by: str | None = None) -> dict[str, Any]:
     """Delete this deployment's clusters of ``role`` in ``region`` as far as MSK allows now. Never waits.
 
     Clusters are found by tags (every cluster of the region is listed). An ACTIVE or FAILED cluster is
@@ -303,11 +429,11 @@ def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, Any
 
     Transient: throttling, 5xx, ``ConflictException``. A ``NotFoundException`` (gone meanwhile) counts
     as deleted; a ``BadRequestException`` is resolved by the cluster's state read again (``DELETING``
-    or gone: done; a state MSK refuses deletion in: waiting).
+    or gone: done; a state MSK refuses deletion in: waiting). ``made_by``: only a cluster that execution made.
     """
     kafka = client("kafka", region)
     waiting: dict[str, str] = {}
-    for info in _ours(region, deployment, role):
+    for info in _ours(region, deployment, role, made_by):
         arn, state = info["ClusterArn"], info["State"]
         if state == "DELETING":
             continue
@@ -333,7 +459,7 @@ def delete_cluster(*, deployment: str, role: Role, region: str) -> dict[str, Any
                 waiting[info["ClusterName"]] = now
                 continue
             raise
-    remaining = len(_ours(region, deployment, role))
+    remaining = len(_ours(region, deployment, role, made_by))
     if waiting:
         LOG.info("MSK refuses to delete %s now: waiting", waiting)
     return {"remaining": remaining, "waiting": waiting, "started": not waiting, "done": remaining == 0}

@@ -44,4 +44,8 @@ class Conflict(MskPairError):
     """Another execution is working on the same deployment."""
 
 
+class ReplacementRequired(MskPairError):
+    """The deployment exists and the request changes what only a replacement could change: nothing is touched."""
+
+
 RETRIED_ERRORS = ("Transient", "ResourceInUse")

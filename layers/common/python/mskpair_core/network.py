@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, TypedDict
 
 from mskpair_core.aws import client, delete_if_present, translate_errors
 from mskpair_core.errors import Transient
-from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, tag_list, tag_specifications
+from mskpair_core.tags import DEPLOYMENT_TAG, Role, ec2_filters, in_scope, tag_list, tag_specifications, tags_of
 
 LOG = logging.getLogger(__name__)
 
@@ -251,8 +251,10 @@ def create_network(
     }
 
 
-def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int]:
+def delete_network(*, deployment: str, role: Role, region: str, made_by: str | None = None) -> dict[str, int]:
     """Delete every tagged network resource of ``deployment``/``role`` in ``region``, in dependency order.
+
+    ``made_by``: only what that execution made (a rollback of a run on a deployment that existed before it).
 
     Order: security groups other than default (after revoking rules that name them),
     route tables (after disassociating), internet gateways (detach, delete), subnets,
@@ -264,12 +266,18 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
     counts = {"securityGroups": 0, "routeTables": 0, "internetGateways": 0, "subnets": 0, "vpcs": 0}
     with translate_errors(in_use=IN_USE):
         vpcs = ec2.describe_vpcs(Filters=ec2_filters(deployment, role))["Vpcs"]
-        vpc_ids = [v["VpcId"] for v in vpcs]
-        in_vpcs = [{"Name": "vpc-id", "Values": vpc_ids}] if vpc_ids else None
+        in_vpcs = [{"Name": "vpc-id", "Values": [v["VpcId"] for v in vpcs]}] if vpcs else None
+        vpc_ids = [v["VpcId"] for v in vpcs if in_scope(tags_of(v), made_by)]
 
         if in_vpcs:
             groups = ec2.describe_security_groups(Filters=in_vpcs)["SecurityGroups"]
-            extra = [g for g in groups if g["GroupName"] != "default"]
+            extra = [
+                g
+                for g in groups
+                if g["GroupName"] != "default"
+                and tags_of(g).get(DEPLOYMENT_TAG) == deployment
+                and in_scope(tags_of(g), made_by)
+            ]
             extra_ids = {g["GroupId"] for g in extra}
             for group in groups:  # rules that name a group we delete go first
                 naming = [
@@ -284,7 +292,7 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
             for group in extra:
                 counts["securityGroups"] += delete_if_present(GONE, ec2.delete_security_group, GroupId=group["GroupId"])
 
-        tables = ec2.describe_route_tables(Filters=ec2_filters(deployment, role))["RouteTables"]
+        tables = ec2.describe_route_tables(Filters=ec2_filters(deployment, role, made_by))["RouteTables"]
         # The main route table (tagged at creation) cannot be deleted: it goes with the VPC.
         tables = [t for t in tables if not any(a.get("Main") for a in t.get("Associations", []))]
         for table in tables:
@@ -295,7 +303,7 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
                     )
             counts["routeTables"] += delete_if_present(GONE, ec2.delete_route_table, RouteTableId=table["RouteTableId"])
 
-        gateways = ec2.describe_internet_gateways(Filters=ec2_filters(deployment, role))["InternetGateways"]
+        gateways = ec2.describe_internet_gateways(Filters=ec2_filters(deployment, role, made_by))["InternetGateways"]
         for igw in gateways:
             for attachment in igw.get("Attachments", []):
                 delete_if_present(
@@ -308,7 +316,7 @@ def delete_network(*, deployment: str, role: Role, region: str) -> dict[str, int
                 GONE, ec2.delete_internet_gateway, InternetGatewayId=igw["InternetGatewayId"]
             )
 
-        for subnet in ec2.describe_subnets(Filters=ec2_filters(deployment, role))["Subnets"]:
+        for subnet in ec2.describe_subnets(Filters=ec2_filters(deployment, role, made_by))["Subnets"]:
             counts["subnets"] += delete_if_present(GONE, ec2.delete_subnet, SubnetId=subnet["SubnetId"])
 
         for vpc_id in vpc_ids:

@@ -30,6 +30,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from mskpair_core.tags import made_by
+
 SERVICE = "msk-pair"
 NAMESPACE = "MskPair"
 
@@ -80,7 +82,8 @@ def task(step: str) -> Callable[[Handler], Handler]:
             started = time.monotonic()
             error = None
             try:
-                result = fn(event, context)
+                with made_by(body.get("execution")):  # what this invocation creates records its execution
+                    result = fn(event, context)
             except Exception as exc:
                 error = type(exc).__name__
                 logger.warning("step failed", extra={"error": error})

@@ -359,7 +359,9 @@ def route_and_allow(
 # -- teardown ---------------------------------------------------------------------------------------
 
 
-def delete_peering(*, deployment: str, primary_region: str, secondary_region: str) -> dict[str, Any]:
+def delete_peering(
+    *, deployment: str, primary_region: str, secondary_region: str, made_by: str | None = None
+) -> dict[str, Any]:
     """Delete the deployment's peering connections, found by tags in both regions. Safe to run again.
 
     Routes and rules go with the deployment's VPCs (both VPCs of a peering are always the deployment's:
@@ -368,13 +370,13 @@ def delete_peering(*, deployment: str, primary_region: str, secondary_region: st
     acceptance), or from the accepter side if the requester side does not see it.
     ``failed`` / ``rejected`` / ``expired`` connections cannot be deleted on AWS (they disappear on their
     own) and do not count. Returns ``{"remaining": n, "done": bool, ...}``: connections not deleted yet;
-    the state machine waits and calls again until done.
+    the state machine waits and calls again until done. ``made_by``: only connections that execution made.
     """
     regions = list(dict.fromkeys([primary_region, secondary_region]))
     found: dict[str, dict[str, Any]] = {}
     for region in regions:
         with translate_errors():
-            for pcx in _describe(client("ec2", region), Filters=ec2_filters(deployment)):
+            for pcx in _describe(client("ec2", region), Filters=ec2_filters(deployment, made_by=made_by)):
                 if _has_tag(pcx, DEPLOYMENT_TAG, deployment):
                     found.setdefault(pcx["VpcPeeringConnectionId"], pcx)
 

@@ -33,11 +33,13 @@ from botocore.exceptions import ClientError
 
 from mskpair_core.aws import client, error_code, translate_errors
 from mskpair_core.errors import Conflict, ResourceFailed, Transient
-from mskpair_core.tags import DEPLOYMENT_TAG, Role, tag_dict
+from mskpair_core.tags import DEPLOYMENT_TAG, EXECUTION_TAG, Role, in_scope, tag_dict, tags_of
 
 LOG = logging.getLogger(__name__)
 
 SECRET_PREFIX = "AmazonMSK_"  # MSK refuses secrets whose name lacks it
+SCRAM_USER_TAG = "msk-pair:scram-user"
+"""On the secret: its SASL/SCRAM user name (not secret), so the plan of a later run can compare it unread."""
 PASSWORD_LENGTH = 32
 KEY_DELETION_WINDOW_DAYS = 7  # the minimum KMS allows
 
@@ -227,6 +229,12 @@ def _key_matches(found: str | None, key_arn: str) -> bool:
     return bool(found) and (found == key_arn or key_arn.endswith(f"/{found}"))
 
 
+def describe_own_secret(*, deployment: str, region: str) -> dict[str, Any] | None:
+    """The deployment's ``AmazonMSK_<deployment>`` secret (DescribeSecret: metadata and tags, no value), if ours."""
+    found = _describe_secret(client("secretsmanager", region), secret_name(deployment))
+    return found if found is not None and _tagged(found.get("Tags"), deployment) else None
+
+
 def ensure_secret(*, deployment: str, role: Role, region: str, key_arn: str, username: str) -> str:
     """Find or make ``AmazonMSK_<deployment>`` in ``region``, encrypted with ``key_arn``; returns its ARN.
 
@@ -269,7 +277,10 @@ def ensure_secret(*, deployment: str, role: Role, region: str, key_arn: str, use
                     Description=f"msk-pair {deployment} ({role}): SASL/SCRAM user of the MSK cluster",
                     KmsKeyId=key_arn,
                     SecretString=json.dumps({"username": username, "password": password}),
-                    Tags=[{"Key": k, "Value": v} for k, v in tag_dict(deployment, role).items()],
+                    Tags=[
+                        {"Key": k, "Value": v}
+                        for k, v in {**tag_dict(deployment, role), SCRAM_USER_TAG: username}.items()
+                    ],
                 )
         except ClientError as exc:
             if error_code(exc) != "ResourceExistsException":
@@ -294,12 +305,12 @@ def _tagged(tags: list[dict[str, str]] | None, deployment: str) -> bool:
     return any(t.get("Key") == DEPLOYMENT_TAG and t.get("Value") == deployment for t in tags or [])
 
 
-def delete_secret(*, deployment: str, region: str) -> bool:
+def delete_secret(*, deployment: str, region: str, made_by: str | None = None) -> bool:
     """Force-delete the deployment's secrets in ``region`` (no recovery window, so the name is free again).
 
     Finds ``AmazonMSK_<deployment>`` by name (only if it carries the deployment's tag: a same-named
     secret that is not ours stays) and any secret tagged with the deployment. A secret that is already
-    gone is fine. Returns whether anything was deleted.
+    gone is fine. ``made_by``: only secrets that execution made. Returns whether anything was deleted.
     """
     sm = client("secretsmanager", region)
     targets: dict[str, str] = {}
@@ -313,6 +324,13 @@ def delete_secret(*, deployment: str, region: str) -> bool:
             for secret in page.get("SecretList", []):
                 if _tagged(secret.get("Tags"), deployment):
                     targets[secret["ARN"]] = secret["Name"]
+    if made_by is not None:
+        described = {arn: _describe_secret(sm, arn) for arn in targets}
+        targets = {
+            arn: name
+            for arn, name in targets.items()
+            if described[arn] is not None and in_scope(tags_of(described[arn]), made_by)
+        }
     deleted = False
     for arn, name in targets.items():
         try:
@@ -326,33 +344,38 @@ def delete_secret(*, deployment: str, region: str) -> bool:
     return deleted
 
 
-def _tagged_key_arns(region: str, deployment: str) -> list[str]:
+def _tagged_key_arns(region: str, deployment: str, made_by: str | None = None) -> list[str]:
     tagging = client("resourcegroupstaggingapi", region)
     arns = []
+    tag_filters = [{"Key": DEPLOYMENT_TAG, "Values": [deployment]}]
+    if made_by:
+        tag_filters.append({"Key": EXECUTION_TAG, "Values": [made_by]})
     with translate_errors():
         paginator = tagging.get_paginator("get_resources")
-        pages = paginator.paginate(
-            ResourceTypeFilters=["kms:key"], TagFilters=[{"Key": DEPLOYMENT_TAG, "Values": [deployment]}]
-        )
+        pages = paginator.paginate(ResourceTypeFilters=["kms:key"], TagFilters=tag_filters)
         for page in pages:
             arns.extend(r["ResourceARN"] for r in page.get("ResourceTagMappingList", []))
     return arns
 
 
-def delete_key(*, deployment: str, region: str) -> bool:
+def delete_key(*, deployment: str, region: str, made_by: str | None = None) -> bool:
     """Delete the alias and schedule the deployment's keys in ``region`` for deletion (7 days).
 
     Keys are found by the alias and by the deployment tag (Resource Groups Tagging API), so a
     key whose alias is already gone is found too. A key already pending deletion is fine; so is
-    nothing at all. Returns whether anything was done.
+    nothing at all. ``made_by``: only keys that execution made (and their alias). Returns whether anything
+    was done.
     """
     kms = client("kms", region)
     alias = alias_name(deployment)
     keys: list[str] = []
     meta = _describe_key(kms, alias)
+    tagged = _tagged_key_arns(region, deployment, made_by)
+    if meta is not None and made_by is not None and meta["Arn"] not in tagged:
+        meta = None  # the alias names a key this execution did not make: both stay
     if meta is not None:
         keys.append(meta["Arn"])
-    keys.extend(k for k in _tagged_key_arns(region, deployment) if k not in keys)
+    keys.extend(k for k in tagged if k not in keys)
 
     did = False
     if meta is not None:
