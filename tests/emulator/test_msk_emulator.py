@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -451,6 +452,384 @@ def test_broker_enis_block_subnet_deletion_until_linger_passes(
     ec2.delete_vpc(VpcId=net["vpc"])
 
 
+# -- in-place updates (rules 12-17) -----------------------------------------------------------------
+
+UPDATE = PROFILE.cluster_update  # the LatencyProfile default: 25 emulated minutes
+
+
+def _active(kafka: Any, net: dict[str, Any], vclock: VirtualClock, **create: Any) -> tuple[str, str]:
+    """A new ACTIVE cluster and its CurrentVersion."""
+    arn = _create(kafka, net, **create)
+    vclock.advance(PROFILE.cluster_create)
+    return arn, _version(kafka, arn)
+
+
+def _version(kafka: Any, arn: str) -> str:
+    return kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["CurrentVersion"]
+
+
+def _provisioned(kafka: Any, arn: str) -> dict[str, Any]:
+    return kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]["Provisioned"]
+
+
+def _refused(call: Callable[..., Any], **params: Any) -> str:
+    """The BadRequestException message of a refused call."""
+    with pytest.raises(ClientError) as exc:
+        call(**params)
+    assert _code(exc) == "BadRequestException", exc.value.response["Error"]
+    return exc.value.response["Error"]["Message"]
+
+
+def _operation(kafka: Any, op_arn: str) -> dict[str, Any]:
+    return kafka.describe_cluster_operation(ClusterOperationArn=op_arn)["ClusterOperationInfo"]
+
+
+def _storage(kafka: Any, arn: str, size: int, node: str = "All") -> Any:
+    return kafka.update_broker_storage(
+        ClusterArn=arn,
+        CurrentVersion=_version(kafka, arn),
+        TargetBrokerEBSVolumeInfo=[{"KafkaBrokerNodeId": node, "VolumeSizeGB": size}],
+    )
+
+
+def test_cluster_versions_look_like_msks(kafka: Any, net: dict[str, Any]) -> None:
+    # "Cluster versions aren't simple integers ... An example version is KTVPDKIKX0DER" (manually-expand-storage.html)
+    versions = {_version(kafka, _create(kafka, net, name=f"c{i}")) for i in range(3)}
+    assert len(versions) == 3 and all(re.fullmatch(r"K[0-9A-Z]{13}", v) for v in versions)
+
+
+@pytest.mark.parametrize("state", ["CREATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "DELETING"])
+def test_updates_are_refused_unless_the_cluster_is_active(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, state: str
+) -> None:
+    """msk-cluster-states.html: no update operation until the cluster is ACTIVE again."""
+    arn = _create(kafka, net)
+    if state != "CREATING":
+        vclock.advance(PROFILE.cluster_create)
+        if state == "DELETING":
+            kafka.delete_cluster(ClusterArn=arn)
+        else:
+            msk.hold_cluster(arn, state, 600)
+    version = _version(kafka, arn)
+    for call, params in (
+        (kafka.update_broker_count, {"TargetNumberOfBrokerNodes": 6}),
+        (kafka.update_broker_type, {"TargetInstanceType": "kafka.m5.xlarge"}),
+        (kafka.update_cluster_kafka_version, {"TargetKafkaVersion": "3.9.x"}),
+        (
+            kafka.update_broker_storage,
+            {"TargetBrokerEBSVolumeInfo": [{"KafkaBrokerNodeId": "All", "VolumeSizeGB": 200}]},
+        ),
+    ):
+        message = _refused(call, ClusterArn=arn, CurrentVersion=version, **params)
+        assert (
+            message
+            == f"You can't update a cluster in {state} state. Wait for the cluster to be ACTIVE, then try again."
+        )
+    assert _provisioned(kafka, arn)["NumberOfBrokerNodes"] == 3
+
+
+def test_updates_are_refused_with_a_stale_current_version(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock
+) -> None:
+    arn, version = _active(kafka, net, vclock)
+    message = _refused(
+        kafka.update_broker_count, ClusterArn=arn, CurrentVersion="K0000000000000", TargetNumberOfBrokerNodes=6
+    )
+    assert message == "The version of the cluster isn\u2019t current. Check the current version and try again."
+    kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6)
+    vclock.advance(UPDATE)
+    assert _version(kafka, arn) != version  # a successful operation generates a new version...
+    message = _refused(kafka.update_broker_count, ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=9)
+    assert "isn\u2019t current" in message  # ...and the old one is stale (terraform-provider-aws#25061)
+
+
+def test_update_broker_count_is_updating_then_active_with_new_brokers_and_version(
+    kafka: Any, ec2: Any, net: dict[str, Any], vclock: VirtualClock
+) -> None:
+    arn, version = _active(kafka, net, vclock)
+    out = kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6)
+    op = out["ClusterOperationArn"]
+    assert out["ClusterArn"] == arn
+    assert re.fullmatch(
+        r"arn:aws:kafka:us-east-1:123456789012:cluster-operation/demo-primary/[0-9a-f-]+-2/[0-9a-f-]{36}", op
+    )
+    info = kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    assert info["State"] == "UPDATING" and info["ActiveOperationArn"] == op
+    assert info["Provisioned"]["NumberOfBrokerNodes"] == 3 and info["CurrentVersion"] == version  # not yet
+    assert [c["State"] for c in kafka.list_clusters_v2()["ClusterInfoList"]] == ["UPDATING"]
+    assert _operation(kafka, op)["OperationState"] == "UPDATE_IN_PROGRESS"
+    # New brokers' interfaces exist while the cluster is UPDATING, in the client subnets (rule 7).
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["NetworkInterfaces"]
+    assert len(enis) == 6 and sorted(e["SubnetId"] for e in enis) == sorted(net["subnets"] * 2)
+    # While UPDATING: no other update, no delete, no bootstrap brokers.
+    assert "UPDATING state" in _refused(
+        kafka.update_broker_count, ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=9
+    )
+    assert _refused(kafka.delete_cluster, ClusterArn=arn) == "You can't delete cluster in UPDATING state."
+    with pytest.raises(ClientError):
+        kafka.get_bootstrap_brokers(ClusterArn=arn)
+
+    vclock.advance(UPDATE - 1)
+    assert _state(kafka, arn) == "UPDATING"
+    vclock.advance(1)
+    info = kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    assert info["State"] == "ACTIVE" and "ActiveOperationArn" not in info and "StateInfo" not in info
+    assert info["Provisioned"]["NumberOfBrokerNodes"] == 6
+    assert info["CurrentVersion"] != version and re.fullmatch(r"K[0-9A-Z]{13}", info["CurrentVersion"])
+    assert len(kafka.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerStringSaslScram"].split(",")) == 6
+    done = _operation(kafka, op)
+    assert done["OperationState"] == "UPDATE_COMPLETE" and done["OperationType"] == "INCREASE_BROKER_COUNT"
+    assert done["SourceClusterInfo"] == {"NumberOfBrokerNodes": 3}
+    assert done["TargetClusterInfo"] == {"NumberOfBrokerNodes": 6}
+    assert "ErrorInfo" not in done and done["EndTime"] > done["CreationTime"]
+
+
+def test_new_brokers_interfaces_hold_the_subnets_until_teardown_is_done(
+    kafka: Any, ec2: Any, net: dict[str, Any], vclock: VirtualClock
+) -> None:
+    arn, version = _active(kafka, net, vclock)
+    kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6)
+    vclock.advance(UPDATE)
+    kafka.delete_cluster(ClusterArn=arn)
+    vclock.advance(PROFILE.cluster_delete + PROFILE.cluster_eni_linger - 1)
+    assert (
+        len(ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["NetworkInterfaces"])
+        == 6
+    )
+    with pytest.raises(ClientError) as exc:
+        ec2.delete_subnet(SubnetId=net["subnets"][0])
+    assert _code(exc) == "DependencyViolation"
+    vclock.advance(1)
+    for subnet in net["subnets"]:
+        ec2.delete_subnet(SubnetId=subnet)
+
+
+@pytest.mark.parametrize(
+    ("brokers", "target", "words"),
+    [
+        (6, 3, "must be greater than the current number of broker nodes in the cluster (6)"),  # a decrease
+        (3, 3, "must be greater than the current number of broker nodes in the cluster (3)"),  # no change
+        (3, 4, "must be a multiple of the number of Availability Zones (3)"),
+        (3, 33, "exceeds the quota of 30 brokers per cluster for zookeeper-based clusters"),
+    ],
+)
+def test_update_broker_count_refusals(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, brokers: int, target: int, words: str
+) -> None:
+    """msk-update-broker-count.html: "greater than the current number of brokers ... a multiple of the number
+    of Availability Zones"; limits.html: 30 brokers per ZooKeeper-based cluster, 60 per KRaft-based one."""
+    arn, version = _active(kafka, net, vclock, brokers=brokers)
+    message = _refused(
+        kafka.update_broker_count, ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=target
+    )
+    assert words in message
+    assert _state(kafka, arn) == "ACTIVE" and _version(kafka, arn) == version
+
+
+def test_a_kraft_cluster_may_have_more_brokers(kafka: Any, net: dict[str, Any], vclock: VirtualClock) -> None:
+    arn, version = _active(kafka, net, vclock, KafkaVersion="3.9.x.kraft")
+    kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=33)
+    vclock.advance(UPDATE)
+    assert _provisioned(kafka, arn)["NumberOfBrokerNodes"] == 33
+
+
+def test_update_broker_storage_then_six_hours_cool_down(kafka: Any, net: dict[str, Any], vclock: VirtualClock) -> None:
+    arn, _version_before = _active(kafka, net, vclock)
+    op = _storage(kafka, arn, 200)["ClusterOperationArn"]
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 100
+    vclock.advance(UPDATE)
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 200
+    done = _operation(kafka, op)
+    assert done["OperationType"] == "UPDATE_BROKER_STORAGE" and done["OperationState"] == "UPDATE_COMPLETE"
+    assert done["TargetClusterInfo"] == {"BrokerEBSVolumeInfo": [{"KafkaBrokerNodeId": "All", "VolumeSizeGB": 200}]}
+    # "Storage scaling has a cool-down period of at least six hours between events" (manually-expand-storage.html),
+    # counted from the end of the last scaling.
+    vclock.advance(msk.STORAGE_COOLDOWN_SECONDS - 1)
+    assert "cool-down period" in _refused(_storage, kafka=kafka, arn=arn, size=300)
+    kafka.update_broker_count(ClusterArn=arn, CurrentVersion=_version(kafka, arn), TargetNumberOfBrokerNodes=6)
+    vclock.advance(UPDATE)  # other updates are not held back by it
+    _storage(kafka, arn, 300)
+    vclock.advance(UPDATE)
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 300
+
+
+@pytest.mark.parametrize(
+    ("created", "target", "node", "words"),
+    [
+        (100, 100, "All", "The request does not include any updates to the EBS volumes of the cluster."),
+        (200, 100, "All", "To update storage, you must increase it by at least 10 GiB."),  # a decrease
+        (200, 205, "All", "To update storage, you must increase it by at least 10 GiB."),
+        (50, 100, "All", "must be greater than 100 GiB and can't exceed 16384 GiB"),
+        (16000, 16385, "All", "must be greater than 100 GiB and can't exceed 16384 GiB"),
+        (100, 200, "1", "KafkaBrokerNodeId set to the keyword ALL"),
+    ],
+)
+def test_update_broker_storage_refusals(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, created: int, target: int, node: str, words: str
+) -> None:
+    storage = {"StorageInfo": {"EbsStorageInfo": {"VolumeSize": created}}}
+    arn = _create(kafka, net, BrokerNodeGroupInfo={**_group(net), **storage})
+    vclock.advance(PROFILE.cluster_create)
+    assert words in _refused(_storage, kafka=kafka, arn=arn, size=target, node=node)
+    assert _state(kafka, arn) == "ACTIVE"
+
+
+def _group(net: dict[str, Any]) -> dict[str, Any]:
+    return {"ClientSubnets": net["subnets"], "InstanceType": "kafka.m5.large", "SecurityGroups": [net["sg"]]}
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        ("kafka.m5.large", "kafka.m7g.large"),
+        ("kafka.t3.small", "kafka.m5.large"),
+        ("kafka.m7g.large", "kafka.m5.xlarge"),
+    ],
+)
+def test_update_broker_type_moves_msk_allows(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, current: str, target: str
+) -> None:
+    arn = _create(kafka, net, BrokerNodeGroupInfo={**_group(net), "InstanceType": current})
+    vclock.advance(PROFILE.cluster_create)
+    op = kafka.update_broker_type(ClusterArn=arn, CurrentVersion=_version(kafka, arn), TargetInstanceType=target)
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["InstanceType"] == current
+    vclock.advance(UPDATE)
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["InstanceType"] == target
+    assert _operation(kafka, op["ClusterOperationArn"])["OperationType"] == "UPDATE_BROKER_TYPE"
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "words"),
+    [
+        (
+            "kafka.m5.large",
+            "express.m7g.large",
+            "Unsupported InstanceType specified. Valid values: [kafka.m5.12xlarge, ",
+        ),
+        ("kafka.m5.large", "kafka.m6.large", "Unsupported InstanceType specified."),
+        ("kafka.m5.large", "kafka.m5.large", "already of type kafka.m5.large"),
+        ("kafka.m5.xlarge", "kafka.m5.large", "You can't migrate from a larger broker size to a smaller broker size"),
+        ("kafka.m7g.xlarge", "kafka.m5.large", "You can't migrate from a larger broker size to a smaller broker size"),
+        ("kafka.m5.large", "kafka.t3.small", "You can't migrate from a larger broker size to a smaller broker size"),
+    ],
+)
+def test_update_broker_type_refusals(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, current: str, target: str, words: str
+) -> None:
+    """msk-update-broker-type.html: "from M5 or T3 to M7g, T3 to M5, or from M7g to M5"; "You can't migrate
+    from a larger broker size to a smaller broker size"; Standard broker types only."""
+    arn = _create(kafka, net, BrokerNodeGroupInfo={**_group(net), "InstanceType": current})
+    vclock.advance(PROFILE.cluster_create)
+    message = _refused(
+        kafka.update_broker_type, ClusterArn=arn, CurrentVersion=_version(kafka, arn), TargetInstanceType=target
+    )
+    assert words in message
+    assert _provisioned(kafka, arn)["BrokerNodeGroupInfo"]["InstanceType"] == current
+
+
+def _compatible(kafka: Any, **params: Any) -> list[dict[str, Any]]:
+    return kafka.get_compatible_kafka_versions(**params)["CompatibleKafkaVersions"]
+
+
+def test_compatible_versions_are_newer_active_ones_in_the_same_metadata_mode(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock
+) -> None:
+    """version-upgrades.html: no downgrade; a ZooKeeper cluster is not upgraded to a KRaft version in place."""
+    expected = {
+        "3.8.x": ["3.9.x"],
+        "3.8.x.kraft": ["3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft"],
+        "4.1.x.kraft": [],
+    }
+    for i, (version, targets) in enumerate(expected.items()):
+        arn = _create(kafka, net, name=f"v{i}", KafkaVersion=version)
+        assert _compatible(kafka, ClusterArn=arn) == [{"SourceVersion": version, "TargetVersions": targets}]
+    matrix = {c["SourceVersion"]: c["TargetVersions"] for c in _compatible(kafka)}
+    assert set(matrix) == set(msk.KAFKA_VERSIONS)
+    assert matrix["3.7.x.kraft"] == ["3.8.x.kraft", "3.9.x.kraft", "4.0.x.kraft", "4.1.x.kraft"]
+    assert matrix["2.8.1"] == ["3.8.x", "3.9.x"]  # only versions MSK lists ACTIVE
+    msk.set_kafka_version_status(REGION, "3.9.x", "DEPRECATED")  # the region's list decides
+    assert {c["SourceVersion"]: c["TargetVersions"] for c in _compatible(kafka)}["3.8.x"] == []
+    with pytest.raises(ClientError) as exc:
+        _compatible(kafka, ClusterArn=arn.replace("v2", "nope"))
+    assert _code(exc) == "NotFoundException"
+
+
+@pytest.mark.parametrize(
+    ("version", "target"),
+    [
+        ("3.8.x", "3.9.x.kraft"),
+        ("3.8.x.kraft", "3.9.x"),
+        ("3.9.x.kraft", "3.8.x.kraft"),
+        ("3.8.x", "3.8.x"),
+        ("3.8.x", "3.7.x"),
+    ],
+)
+def test_update_kafka_version_refuses_what_is_not_compatible(
+    kafka: Any, net: dict[str, Any], vclock: VirtualClock, version: str, target: str
+) -> None:
+    arn, current = _active(kafka, net, vclock, KafkaVersion=version)
+    message = _refused(
+        kafka.update_cluster_kafka_version, ClusterArn=arn, CurrentVersion=current, TargetKafkaVersion=target
+    )
+    compatible = _compatible(kafka, ClusterArn=arn)[0]["TargetVersions"]
+    assert message == (
+        f"The cluster can't be updated from Apache Kafka version {version} to {target}. "
+        f"Compatible target versions: [{', '.join(compatible)}]"
+    )
+
+
+def test_update_kafka_version_reports_the_new_version(kafka: Any, net: dict[str, Any], vclock: VirtualClock) -> None:
+    kraft, kraft_version = _active(kafka, net, vclock, name="kraft", KafkaVersion="3.9.x.kraft")
+    zk, zk_version = _active(kafka, net, vclock, name="zk", KafkaVersion="3.8.x")
+    op = kafka.update_cluster_kafka_version(
+        ClusterArn=kraft, CurrentVersion=kraft_version, TargetKafkaVersion="4.1.x.kraft"
+    )
+    kafka.update_cluster_kafka_version(ClusterArn=zk, CurrentVersion=zk_version, TargetKafkaVersion="3.9.x")
+    assert _provisioned(kafka, kraft)["CurrentBrokerSoftwareInfo"]["KafkaVersion"] == "3.9.x.kraft"
+    vclock.advance(UPDATE)
+    info = kafka.describe_cluster_v2(ClusterArn=kraft)["ClusterInfo"]
+    assert info["Provisioned"]["CurrentBrokerSoftwareInfo"]["KafkaVersion"] == "4.1.x.kraft"
+    assert "zookeeper" not in json.dumps(info, default=str).lower()
+    assert _provisioned(kafka, zk)["CurrentBrokerSoftwareInfo"]["KafkaVersion"] == "3.9.x"
+    assert ":2181" in _provisioned(kafka, zk)["ZookeeperConnectString"]
+    assert _compatible(kafka, ClusterArn=kraft)[0]["TargetVersions"] == []
+    done = _operation(kafka, op["ClusterOperationArn"])
+    assert done["SourceClusterInfo"] == {"KafkaVersion": "3.9.x.kraft"}
+    assert done["TargetClusterInfo"] == {"KafkaVersion": "4.1.x.kraft"}
+
+
+def test_a_failed_update_returns_to_active_with_the_old_settings(
+    kafka: Any, ec2: Any, net: dict[str, Any], vclock: VirtualClock
+) -> None:
+    arn, version = _active(kafka, net, vclock)
+    msk.fail_next_update(arn, code="InternalServerError", message="broker replacement failed")
+    op = kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6)[
+        "ClusterOperationArn"
+    ]
+    assert _state(kafka, arn) == "UPDATING"
+    vclock.advance(UPDATE)
+    info = kafka.describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    assert info["State"] == "ACTIVE" and "StateInfo" not in info
+    assert info["Provisioned"]["NumberOfBrokerNodes"] == 3 and info["CurrentVersion"] == version
+    failed = _operation(kafka, op)
+    assert failed["OperationState"] == "UPDATE_FAILED"
+    assert failed["ErrorInfo"] == {"ErrorCode": "InternalServerError", "ErrorString": "broker replacement failed"}
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [net["vpc"]]}])["NetworkInterfaces"]
+    assert len(enis) == 3  # the new brokers' interfaces are gone again
+    # One plan, one update: the next one succeeds.
+    kafka.update_broker_count(ClusterArn=arn, CurrentVersion=version, TargetNumberOfBrokerNodes=6)
+    vclock.advance(UPDATE)
+    assert _provisioned(kafka, arn)["NumberOfBrokerNodes"] == 6
+
+
+def test_describe_cluster_operation_of_an_unknown_operation(kafka: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        kafka.describe_cluster_operation(
+            ClusterOperationArn="arn:aws:kafka:us-east-1:123456789012:cluster-operation/x/y-2/z"
+        )
+    assert _code(exc) == "NotFoundException"
+
+
 def test_install_is_idempotent_and_uninstall_restores(vclock: VirtualClock) -> None:
     from moto.kafka import urls as kafka_urls
     from moto.kafka.models import FakeKafkaCluster, KafkaBackend
@@ -466,3 +845,16 @@ def test_install_is_idempotent_and_uninstall_restores(vclock: VirtualClock) -> N
     assert (KafkaBackend.__dict__["delete_cluster"], FakeKafkaCluster.__dict__.get("state")) == before
     assert not hasattr(KafkaResponse, "get_bootstrap_brokers")
     assert msk.KAFKA_VERSIONS_ROUTE not in kafka_urls.url_paths
+
+
+def test_uninstall_removes_the_update_operations_and_their_routes(vclock: VirtualClock) -> None:
+    from moto.kafka import urls as kafka_urls
+    from moto.kafka.responses import KafkaResponse
+
+    msk.install()
+    assert all(route in kafka_urls.url_paths for route in msk.UPDATE_ROUTES)
+    assert hasattr(KafkaResponse, "update_broker_count") and hasattr(KafkaResponse, "describe_cluster_operation")
+    msk.uninstall()
+    assert not any(route in kafka_urls.url_paths for route in msk.UPDATE_ROUTES)
+    assert not hasattr(KafkaResponse, "update_broker_count")
+    assert not hasattr(KafkaResponse, "get_compatible_kafka_versions")

@@ -61,17 +61,64 @@ Rules (what MSK does; "moto:" says what moto 5.2.5 did):
    region another name -> ID mapping (moto's fixed one puts use1-az3 at us-east-1e).
 11. Describe and List of a KRaft cluster (a ``*.kraft`` version: KRaft mode, "KRaft mode", MSK
    developer guide, metadata-management.html#kraft-intro) carry no ZooKeeper connection strings.
+12. In-place updates (moto: all missing): UpdateBrokerCount, UpdateBrokerStorage, UpdateBrokerType,
+   UpdateClusterKafkaVersion (MSK API reference, clusters-clusterarn-nodes-count.html, -nodes-storage,
+   -nodes-type, -version). Each is refused (``BadRequestException``) unless the cluster is ``ACTIVE``
+   ("You can't update a cluster in UPDATING state. ...", paraphrased after rule 4's message; the
+   developer guide, msk-cluster-states.html: no update operation until the cluster is ACTIVE again)
+   and the caller's ``CurrentVersion`` is the cluster's (:data:`NOT_CURRENT`, MSK's message,
+   hashicorp/terraform-provider-aws#25061).
+   Versions are strings like ``K3AEGXETSR30VB`` ("Cluster versions aren't simple integers",
+   manually-expand-storage.html), one per cluster from its creation. An accepted update answers a
+   ``ClusterOperationArn``; the cluster is ``UPDATING`` (Describe: ``ActiveOperationArn``, the old
+   settings) for ``profile.cluster_update`` seconds, then ``ACTIVE`` with the new settings and a new
+   ``CurrentVersion``; DescribeClusterOperation (``/v1/operations/...``) says ``UPDATE_IN_PROGRESS``,
+   then ``UPDATE_COMPLETE`` with ``OperationType``, ``Source``/``TargetClusterInfo`` (as the developer
+   guide's example, msk-update-broker-count.html). DeleteCluster is refused while UPDATING (rule 4).
+13. UpdateBrokerCount: only more brokers ("a whole number that is greater than the current number of
+   brokers in the cluster. It must also be a multiple of the number of Availability Zones",
+   msk-update-broker-count.html; MSK's newer broker removal, msk-remove-broker.html, has its own
+   preconditions and is not modelled: a decrease is refused), at most :data:`MAX_BROKERS_PER_CLUSTER`
+   (limits.html; botocore's max of 15 is not MSK's limit). New brokers get network interfaces at once,
+   in the client subnets as at create (rule 7). Messages paraphrased.
+14. UpdateBrokerStorage: one item, ``KafkaBrokerNodeId`` ``All``; the same size is refused with MSK's
+   "The request does not include any updates to the EBS volumes of the cluster. Verify the request,
+   then try again." (cloudposse/terraform-aws-msk-apache-kafka-cluster#99), less than 10 GiB more (a
+   decrease included) with MSK's "To update storage, you must increase it by at least 10 GiB."
+   (hashicorp/terraform-provider-aws#20327); a target of 100 GiB or less or over 16384 GiB, and a
+   second scaling within :data:`STORAGE_COOLDOWN_SECONDS` of the end of the last one, are refused
+   (manually-expand-storage.html; messages paraphrased).
+15. UpdateBrokerType: Standard types only (MSK's "Unsupported InstanceType specified. Valid values:
+   [...]", hashicorp/terraform-provider-aws#35151); never a smaller size ("You can't migrate from a
+   larger broker size to a smaller broker size", msk-update-broker-type.html, the size order
+   small < large < xlarge < 2xlarge ...); across families only :data:`BROKER_FAMILY_MOVES`.
+16. GetCompatibleKafkaVersions (``GET /v1/compatible-kafka-versions``, compatible-kafka-versions.html)
+   lists for the cluster's version the newer versions the region lists ``ACTIVE`` (rule 8) in the
+   same metadata mode; UpdateClusterKafkaVersion refuses any other target (paraphrased), downgrades
+   included ("You can't downgrade", version-upgrades.html). ZooKeeper to KRaft stays refused: the
+   developer guide said "You can't upgrade an existing MSK cluster from a ZooKeeper-based Apache Kafka
+   version to a newer version that uses or requires KRaft mode"; its newer page zk-to-kraft-migration.html
+   allows it from 3.9.x with prerequisites (3 AZs, ZooKeeper access disabled through UpdateConnectivity,
+   no kafka.t3.small ...) that this emulator does not model, so it refuses the migration.
+17. A test can fail the next update (:func:`fail_next_update`): ``UPDATING`` as usual, then ``ACTIVE``
+   with the old settings and the old ``CurrentVersion``, the new brokers' interfaces removed, and the
+   operation ``UPDATE_FAILED`` with ``ErrorInfo {ErrorCode, ErrorString}`` (ClusterOperationInfo.ErrorInfo,
+   "Describes the error if the operation fails"; the cluster's ``StateInfo`` stays empty: it describes
+   a FAILED cluster, not a failed operation).
 
-No new URL route is needed for rules 5 and 6: moto's ``/v1/clusters/(?P<clusterArn>.+)$`` route
-already matches ``.../scram-secrets`` and ``.../bootstrap-brokers``, and moto picks the operation
-from botocore's service model; only the response methods were missing. Rule 8 adds the route
-``/v1/kafka-versions`` to moto's Kafka URL table while installed.
+No new URL route is needed for rules 5, 6 and 12-15: moto's ``/v1/clusters/(?P<clusterArn>.+)$`` route
+already matches ``.../scram-secrets``, ``.../bootstrap-brokers``, ``.../nodes/count`` and the others,
+and moto picks the operation from botocore's service model; only the response methods were missing.
+Rule 8 adds the route ``/v1/kafka-versions``, rules 12 and 16 ``/v1/operations/...`` and
+``/v1/compatible-kafka-versions``, to moto's Kafka URL table while installed.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +151,8 @@ _FAILURE = "_msk_failure"
 _SECRETS = "_msk_scram_secrets"
 _ENIS = "_msk_enis"
 _HOLD = "_msk_hold"  # (state, until): a test holds the cluster in a transitional state (rule 4)
+_UPDATE = "_msk_update"  # ARN of the update operation in flight, or None (rules 12-16)
+_STORAGE_SCALED_AT = "_msk_storage_scaled_at"  # when the last storage scaling finished (rule 14)
 
 # MSK refuses DeleteCluster in these states (rule 4).
 NOT_DELETABLE = ("CREATING", "UPDATING", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "DELETING")
@@ -247,9 +296,12 @@ def _all_backends() -> list[KafkaBackend]:
 
 
 def reset() -> None:
-    """Forget test plans, pending network interface removals, version overrides and zone remaps."""
+    """Forget test plans, pending network interface removals, version overrides, zone remaps and
+    update operations."""
     with _lock:
         _plans.clear()
+        _update_plans.clear()
+        _operations.clear()
         _pending_eni_removals.clear()
         _version_overrides.clear()
         _restore_zones()
@@ -277,10 +329,13 @@ def _get_state(cluster: FakeKafkaCluster) -> str:
     if not _managed(cluster):
         return d.get("state", "CREATING")
     hold = d.get(_HOLD)
+    _complete_update(cluster)
     if d.get(_T_DELETING) is not None:
         state = "DELETING"
     elif clock.now() < d[_T_CREATED] + d[_CREATE_SECONDS]:
         state = "CREATING"
+    elif d.get(_UPDATE):  # rule 12: an update operation is in flight
+        state = "UPDATING"
     elif hold is not None and clock.now() < hold[1]:
         state = hold[0]
     else:
@@ -303,6 +358,7 @@ def _settle(backend: KafkaBackend) -> KafkaBackend:
     now = clock.now()
     with _lock:
         for arn, cluster in list(backend.clusters.items()):
+            _complete_update(cluster)
             gone = _gone_at(cluster)
             if gone is not None and now >= gone:
                 _forget(backend, arn, cluster, gone)
@@ -440,6 +496,8 @@ def _adopt(backend: KafkaBackend, arn: str, request: dict[str, Any], group_ids: 
     )
     d[_FAILURE] = plan.fail if plan else None
     d[_SECRETS] = []
+    d[_UPDATE] = None
+    cluster.current_version = _new_version()  # rule 12: MSK's versions are strings like K3AEGXETSR30VB
     cluster.creation_time = datetime.fromtimestamp(now, tz=UTC).isoformat().replace("+00:00", "Z")
     if cluster.cluster_type == "PROVISIONED":
         cluster.broker_node_group_info = request.get("brokerNodeGroupInfo") or {}
@@ -566,6 +624,8 @@ def _info(self: KafkaBackend, cluster: FakeKafkaCluster) -> dict[str, Any]:
             f"arn:{cluster.arn.split(':')[1]}:kafka:{cluster.region_name}:{cluster.account_id}:"
             f"cluster-operation/{cluster.cluster_name}/{cluster.cluster_id}-2/{cluster.cluster_id[:8]}"
         )
+    elif state == "UPDATING":  # rule 12: the update operation in flight
+        info["activeOperationArn"] = cluster.__dict__[_UPDATE]
     else:
         info.pop("activeOperationArn", None)
     if cluster.cluster_type == "PROVISIONED" and _managed(cluster):
@@ -785,13 +845,450 @@ def _list_kafka_versions(self: KafkaResponse) -> str:
     return json.dumps(out)
 
 
+# -- in-place updates (rules 12-17) -----------------------------------------------------------------
+
+UPDATE_ROUTES = (
+    "{0}/v1/compatible-kafka-versions$",  # GetCompatibleKafkaVersions (botocore: GET, ClusterArn in the query)
+    "{0}/v1/operations/(?P<clusterOperationArn>.+)$",  # DescribeClusterOperation
+)
+
+NOT_CURRENT = "The version of the cluster isn\u2019t current. Check the current version and try again."
+"""MSK's words for a stale ``CurrentVersion`` (with its typographic apostrophe), quoted in
+hashicorp/terraform-provider-aws#25061."""
+
+MAX_BROKERS_PER_CLUSTER = {"ZOOKEEPER": 30, "KRAFT": 60}
+"""Amazon MSK quota, Standard brokers, "Brokers per cluster": 30 for ZooKeeper-based clusters, 60 for
+KRaft-based clusters (developer guide, limits.html; adjustable through Service Quotas, not modelled).
+botocore's model caps ``TargetNumberOfBrokerNodes`` at 15 (``__integerMin1Max15``, as it does
+``NumberOfBrokerNodes`` at create), but boto3 does not check maxima and MSK's own quota is higher."""
+
+STORAGE_MIN_INCREASE_GIB = 10
+"""MSK: "To update storage, you must increase it by at least 10 GiB." (hashicorp/terraform-provider-aws#20327)."""
+STORAGE_TARGET_ABOVE_GIB, STORAGE_MAX_GIB = 100, 16384
+"""Developer guide, "Manual scaling for Standard brokers" (manually-expand-storage.html): the target
+"must be a whole number that is greater than 100 GiB. The storage per broker after the update
+operation can't exceed 16384 GiB." (limits.html: maximum storage per broker 16384 GiB)."""
+STORAGE_COOLDOWN_SECONDS = 6 * 3600.0
+"""Same page: "Storage scaling has a cool-down period of at least six hours between events";
+msk-update-storage.html: "the cluster requires a cool-down period after every storage scaling event"
+(6 to over 24 hours). Counted from the END of the last successful UpdateBrokerStorage: the guide
+says the cool-down comes after the scaling event, and an update's event ends when it completes
+(from its start would let a second request through earlier than AWS could)."""
+
+_SIZES = ("small", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge")
+STANDARD_BROKER_TYPES: tuple[str, ...] = (
+    "kafka.t3.small",
+    *(f"kafka.m5.{size}" for size in _SIZES[1:]),
+    *(f"kafka.m7g.{size}" for size in _SIZES[1:-1]),
+)
+"""Standard broker sizes ("Amazon MSK broker sizes", developer guide, broker-instance-sizes.html)."""
+BROKER_FAMILY_MOVES = frozenset({("t3", "m5"), ("t3", "m7g"), ("m5", "m7g"), ("m7g", "m5")})
+"""Developer guide, "Update the Amazon MSK cluster broker size" (msk-update-broker-type.html): "For
+Standard brokers, you can update your cluster broker size from M5 or T3 to M7g, T3 to M5, or from M7g
+to M5." A size change within a family is the page's main case."""
+
+
+@dataclass
+class _Operation:
+    """One update operation, as DescribeClusterOperation reports it (MSK API reference, operations.html)."""
+
+    arn: str
+    cluster_arn: str
+    kind: str  # OperationType
+    start: float
+    seconds: float
+    source: dict[str, Any]  # SourceClusterInfo (MutableClusterInfo, wire names)
+    target: dict[str, Any]  # TargetClusterInfo
+    apply: Callable[[FakeKafkaCluster], None]  # what the update does to the cluster when it succeeds
+    fail: tuple[str, str] | None  # ErrorInfo (ErrorCode, ErrorString) of a failure injected by a test
+    new_enis: list[str]  # network interfaces made for it (new brokers), removed again if it fails
+    state: str = "UPDATE_IN_PROGRESS"
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+
+@dataclass
+class _UpdatePlan:
+    cluster_arn: str | None
+    region: str | None
+    fail: tuple[str, str]
+
+
+_operations: dict[str, _Operation] = {}  # operation ARN -> operation
+_update_plans: list[_UpdatePlan] = []
+
+
+def fail_next_update(
+    cluster_arn: str | None = None,
+    *,
+    region: str | None = None,
+    code: str = "InternalFailure",
+    message: str = "Amazon MSK could not update the cluster (failure injected by the emulator)",
+) -> None:
+    """Make the next update call (on ``cluster_arn`` / in ``region``, if given) fail (rule 17).
+
+    The call is accepted as usual; the cluster is ``UPDATING`` for ``cluster_update`` seconds, then
+    ``ACTIVE`` again with its old settings and its old ``CurrentVersion``, and DescribeClusterOperation
+    reports ``UPDATE_FAILED`` with ``ErrorInfo {ErrorCode: code, ErrorString: message}``.
+    """
+    with _lock:
+        _update_plans.append(_UpdatePlan(cluster_arn, region, (code, message)))
+
+
+def _take_update_plan(cluster: FakeKafkaCluster) -> tuple[str, str] | None:
+    for plan in _update_plans:
+        if plan.cluster_arn in (None, cluster.arn) and plan.region in (None, cluster.region_name):
+            _update_plans.remove(plan)
+            return plan.fail
+    return None
+
+
+def _new_version(old: str | None = None) -> str:
+    """A cluster version as MSK spells them ("Cluster versions aren't simple integers ... An example
+    version is KTVPDKIKX0DER", manually-expand-storage.html; K3AEGXETSR30VB, K12V3IB1VIZHHY)."""
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    while True:
+        n, out = uuid.uuid4().int, "K"
+        for _ in range(13):
+            n, r = divmod(n, 36)
+            out += alphabet[r]
+        if out != old:
+            return out
+
+
+def _complete_update(cluster: FakeKafkaCluster) -> None:
+    """Finish the cluster's update operation if its time is up: apply it, or undo it if it fails."""
+    arn = cluster.__dict__.get(_UPDATE)
+    if not arn:
+        return
+    with _lock:
+        op = _operations.get(arn)
+        if op is not None and clock.now() < op.end:
+            return
+        cluster.__dict__[_UPDATE] = None
+        if op is None:  # forgotten by reset(): the cluster stays as it was
+            return
+        if op.fail:
+            op.state = "UPDATE_FAILED"
+            ec2 = ec2_backends[cluster.account_id][cluster.region_name]
+            for eni_id in op.new_enis:
+                ec2.enis.pop(eni_id, None)
+            cluster.__dict__[_ENIS] = [e for e in cluster.__dict__.get(_ENIS) or [] if e not in op.new_enis]
+            return
+        op.apply(cluster)
+        cluster.current_version = _new_version(cluster.current_version)
+        op.state = "UPDATE_COMPLETE"
+
+
+def _kafka_mode(version: str) -> str:
+    return "KRAFT" if version.endswith(".kraft") else "ZOOKEEPER"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """Order of MSK version strings: 3.9.x > 3.8.x > 2.8.2.tiered > 2.4.1.1 > 2.4.1 ("x": newest patch)."""
+    parts = version.removesuffix(".kraft").removesuffix(".tiered").split(".")
+    return tuple(10**6 if p == "x" else int(p) if p.isdigit() else -1 for p in parts)
+
+
+def compatible_kafka_versions(region: str, version: str) -> list[str]:
+    """The versions a cluster on ``version`` in ``region`` can be upgraded to in place (rule 16)."""
+    return sorted(
+        (
+            v
+            for v, status in kafka_versions(region).items()
+            if status == "ACTIVE" and _kafka_mode(v) == _kafka_mode(version) and _version_key(v) > _version_key(version)
+        ),
+        key=_version_key,
+    )
+
+
+def _updatable(response: KafkaResponse) -> tuple[KafkaBackend, FakeKafkaCluster]:
+    """Rule 12: the cluster exists, is provisioned, ACTIVE, and the caller has its current version."""
+    backend = response.kafka_backend
+    cluster = _get_cluster(backend, _cluster_arn_of(response))
+    if cluster.cluster_type != "PROVISIONED":
+        raise BadRequestException("This operation is supported only for provisioned clusters.")
+    state = cluster.state
+    if state != "ACTIVE":
+        raise BadRequestException(
+            f"You can't update a cluster in {state} state. Wait for the cluster to be ACTIVE, then try again."
+        )
+    if response._get_param("currentVersion") != cluster.current_version:
+        raise BadRequestException(NOT_CURRENT)
+    return backend, cluster
+
+
+def _start_update(
+    cluster: FakeKafkaCluster,
+    kind: str,
+    source: dict[str, Any],
+    target: dict[str, Any],
+    apply: Callable[[FakeKafkaCluster], None],
+    new_enis: list[str] | None = None,
+) -> str:
+    arn = (
+        f"arn:{cluster.arn.split(':')[1]}:kafka:{cluster.region_name}:{cluster.account_id}:"
+        f"cluster-operation/{cluster.cluster_name}/{cluster.cluster_id}-2/{uuid.uuid4()}"
+    )
+    _operations[arn] = _Operation(
+        arn=arn,
+        cluster_arn=cluster.arn,
+        kind=kind,
+        start=clock.now(),
+        seconds=profile.active().cluster_update,
+        source=source,
+        target=target,
+        apply=apply,
+        fail=_take_update_plan(cluster),
+        new_enis=list(new_enis or []),
+    )
+    cluster.__dict__[_UPDATE] = arn
+    _complete_update(cluster)  # a zero cluster_update means done at once
+    return json.dumps({"clusterArn": cluster.arn, "clusterOperationArn": arn})
+
+
+def _group(cluster: FakeKafkaCluster) -> dict[str, Any]:
+    """A copy of the broker node group to change (never the create request's own dict)."""
+    return copy.deepcopy(cluster.broker_node_group_info or {})
+
+
+def _update_broker_count(self: KafkaResponse) -> str:
+    """Rule 13: UpdateBrokerCount, increase only, a multiple of the client subnets, within MSK's quota."""
+    with _lock:
+        backend, cluster = _updatable(self)
+        current = int(cluster.number_of_broker_nodes or 0)
+        target = self._get_param("targetNumberOfBrokerNodes")
+        if not isinstance(target, int) or target <= current:
+            raise BadRequestException(
+                f"The target number of broker nodes ({target}) must be greater than the current number of "
+                f"broker nodes in the cluster ({current})."
+            )
+        subnets = (cluster.broker_node_group_info or {}).get("clientSubnets") or []
+        if target % max(len(subnets), 1):
+            raise BadRequestException(
+                f"The target number of broker nodes ({target}) must be a multiple of the number of "
+                f"Availability Zones ({len(subnets)})."
+            )
+        mode = _kafka_mode(str(cluster.kafka_version))
+        if target > MAX_BROKERS_PER_CLUSTER[mode]:
+            raise BadRequestException(
+                f"The target number of broker nodes ({target}) exceeds the quota of "
+                f"{MAX_BROKERS_PER_CLUSTER[mode]} brokers per cluster for {mode.lower()}-based clusters."
+            )
+        new_enis = _add_broker_enis(backend, cluster, current, target)
+
+        def apply(c: FakeKafkaCluster) -> None:
+            c.number_of_broker_nodes = target
+
+        return _start_update(
+            cluster,
+            "INCREASE_BROKER_COUNT",
+            {"numberOfBrokerNodes": current},
+            {"numberOfBrokerNodes": target},
+            apply,
+            new_enis,
+        )
+
+
+def _add_broker_enis(backend: KafkaBackend, cluster: FakeKafkaCluster, current: int, target: int) -> list[str]:
+    """Rule 7 for the new brokers: one network interface each, in the client subnets, round robin."""
+    if not _managed(cluster) or cluster.__dict__.get(_ENIS) is None:
+        return []
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    group = cluster.broker_node_group_info or {}
+    subnet_ids = group.get("clientSubnets") or []
+    group_ids = list(group.get("securityGroups") or [])
+    if not group_ids:  # as at create: the VPC's default security group
+        group_ids = [ec2.get_default_security_group(ec2.get_subnet(subnet_ids[0]).vpc_id).id]
+    made = []
+    for i in range(current, target):
+        eni = ec2.create_network_interface(
+            ec2.get_subnet(subnet_ids[i % len(subnet_ids)]),
+            None,
+            group_ids=group_ids,
+            description=ENI_DESCRIPTION.format(arn=cluster.arn),
+        )
+        made.append(eni.id)
+    cluster.__dict__[_ENIS] = [*cluster.__dict__[_ENIS], *made]
+    return made
+
+
+def _volume_size(cluster: FakeKafkaCluster) -> int | None:
+    storage = ((cluster.broker_node_group_info or {}).get("storageInfo") or {}).get("ebsStorageInfo") or {}
+    size = storage.get("volumeSize")
+    return None if size is None else int(size)
+
+
+def _update_broker_storage(self: KafkaResponse) -> str:
+    """Rule 14: UpdateBrokerStorage, all brokers, at least +10 GiB, above 100 and at most 16384 GiB,
+    not within 6 hours of the last storage scaling."""
+    with _lock:
+        _backend, cluster = _updatable(self)
+        infos = self._get_param("targetBrokerEBSVolumeInfo") or []
+        if len(infos) != 1 or str(infos[0].get("kafkaBrokerNodeId", "")).upper() != "ALL":
+            raise BadRequestException(
+                "TargetBrokerEBSVolumeInfo must have one item, with KafkaBrokerNodeId set to the keyword ALL: "
+                "the changes apply to all the brokers in the cluster."
+            )
+        target = infos[0].get("volumeSizeGB")
+        current = _volume_size(cluster)
+        if target is None or target == current:
+            raise BadRequestException(
+                "The request does not include any updates to the EBS volumes of the cluster. "
+                "Verify the request, then try again."
+            )
+        if current is not None and target < current + STORAGE_MIN_INCREASE_GIB:
+            raise BadRequestException(
+                f"To update storage, you must increase it by at least {STORAGE_MIN_INCREASE_GIB} GiB."
+            )
+        if target <= STORAGE_TARGET_ABOVE_GIB or target > STORAGE_MAX_GIB:
+            raise BadRequestException(
+                f"The target storage per broker ({target} GiB) must be greater than {STORAGE_TARGET_ABOVE_GIB} GiB "
+                f"and can't exceed {STORAGE_MAX_GIB} GiB."
+            )
+        last = cluster.__dict__.get(_STORAGE_SCALED_AT)
+        if last is not None and clock.now() < last + STORAGE_COOLDOWN_SECONDS:
+            raise BadRequestException(
+                "The cluster is in a storage scaling cool-down period. Storage scaling has a cool-down period "
+                "of at least six hours between events. Try again later."
+            )
+
+        def apply(c: FakeKafkaCluster) -> None:
+            group = _group(c)
+            group.setdefault("storageInfo", {}).setdefault("ebsStorageInfo", {})["volumeSize"] = target
+            c.broker_node_group_info = group
+            c.__dict__[_STORAGE_SCALED_AT] = clock.now()
+
+        volume = [{"kafkaBrokerNodeId": "All", "volumeSizeGB": current}] if current is not None else []
+        return _start_update(
+            cluster,
+            "UPDATE_BROKER_STORAGE",
+            {"brokerEBSVolumeInfo": volume},
+            {"brokerEBSVolumeInfo": [{"kafkaBrokerNodeId": "All", "volumeSizeGB": target}]},
+            apply,
+        )
+
+
+def _broker_size(instance_type: str) -> tuple[str, int]:
+    """(family, size rank) of a Standard broker type: kafka.m5.2xlarge -> ("m5", 3)."""
+    _, family, size = instance_type.split(".")
+    return family, _SIZES.index(size)
+
+
+def _update_broker_type(self: KafkaResponse) -> str:
+    """Rule 15: UpdateBrokerType, Standard types only, the family moves MSK lists, never smaller."""
+    with _lock:
+        _backend, cluster = _updatable(self)
+        current = str((cluster.broker_node_group_info or {}).get("instanceType"))
+        target = self._get_param("targetInstanceType")
+        if target not in STANDARD_BROKER_TYPES:
+            raise BadRequestException(
+                f"Unsupported InstanceType specified. Valid values: [{', '.join(sorted(STANDARD_BROKER_TYPES))}]"
+            )
+        if target == current:
+            raise BadRequestException(f"The cluster's brokers are already of type {target}.")
+        if current in STANDARD_BROKER_TYPES:
+            (from_family, from_size), (to_family, to_size) = _broker_size(current), _broker_size(target)
+            if to_size < from_size:
+                raise BadRequestException(
+                    f"You can't migrate from a larger broker size to a smaller broker size ({current} to {target})."
+                )
+            if from_family != to_family and (from_family, to_family) not in BROKER_FAMILY_MOVES:
+                raise BadRequestException(
+                    f"You can't update the broker size from {current} to {target}. For Standard brokers, you can "
+                    "update the broker size from M5 or T3 to M7g, T3 to M5, or from M7g to M5."
+                )
+
+        def apply(c: FakeKafkaCluster) -> None:
+            group = _group(c)
+            group["instanceType"] = target
+            c.broker_node_group_info = group
+
+        return _start_update(cluster, "UPDATE_BROKER_TYPE", {"instanceType": current}, {"instanceType": target}, apply)
+
+
+def _update_cluster_kafka_version(self: KafkaResponse) -> str:
+    """Rule 16: UpdateClusterKafkaVersion, only to a version GetCompatibleKafkaVersions lists."""
+    with _lock:
+        _backend, cluster = _updatable(self)
+        current = str(cluster.kafka_version)
+        target = self._get_param("targetKafkaVersion")
+        compatible = compatible_kafka_versions(cluster.region_name, current)
+        if target not in compatible:
+            raise BadRequestException(
+                f"The cluster can't be updated from Apache Kafka version {current} to {target}. "
+                f"Compatible target versions: [{', '.join(compatible)}]"
+            )
+        configuration = self._get_param("configurationInfo")
+
+        def apply(c: FakeKafkaCluster) -> None:
+            c.kafka_version = target
+            if configuration:
+                c.configuration_info = configuration
+
+        target_info: dict[str, Any] = {"kafkaVersion": target}
+        if configuration:
+            target_info["configurationInfo"] = configuration
+        return _start_update(cluster, "UPDATE_CLUSTER_KAFKA_VERSION", {"kafkaVersion": current}, target_info, apply)
+
+
+def _get_compatible_kafka_versions(self: KafkaResponse) -> str:
+    """Rule 16: the cluster's version and its targets; without ClusterArn, every listed version's."""
+    backend = self.kafka_backend
+    with _lock:
+        arn = self._get_param("clusterArn")
+        sources = [str(_get_cluster(backend, arn).kafka_version)] if arn else list(kafka_versions(self.region))
+        return json.dumps(
+            {
+                "compatibleKafkaVersions": [
+                    {"sourceVersion": v, "targetVersions": compatible_kafka_versions(self.region, v)} for v in sources
+                ]
+            }
+        )
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _describe_cluster_operation(self: KafkaResponse) -> str:
+    """DescribeClusterOperation of an update: UPDATE_IN_PROGRESS, then UPDATE_COMPLETE or UPDATE_FAILED."""
+    backend = self.kafka_backend  # settles the region: finishes updates whose time is up
+    arn = self.uri_match.get("clusterOperationArn") or self._get_param("clusterOperationArn")
+    with _lock:
+        op = _operations.get(arn)
+        if op is None or op.cluster_arn.split(":")[3] != backend.region_name:
+            raise NotFoundException(f"The requested resource {arn} doesn't exist.")
+        cluster = backend.clusters.get(op.cluster_arn)
+        if cluster is not None:
+            _complete_update(cluster)
+        info: dict[str, Any] = {
+            "clusterArn": op.cluster_arn,
+            "creationTime": _iso(op.start),
+            "operationArn": op.arn,
+            "operationState": op.state,
+            "operationType": op.kind,
+            "sourceClusterInfo": op.source,
+            "targetClusterInfo": op.target,
+        }
+        if op.state != "UPDATE_IN_PROGRESS":
+            info["endTime"] = _iso(op.end)
+        if op.state == "UPDATE_FAILED" and op.fail:
+            info["errorInfo"] = {"errorCode": op.fail[0], "errorString": op.fail[1]}
+        return json.dumps({"clusterOperationInfo": info})
+
+
 def _on_install() -> None:
     reset()
-    kafka_urls.url_paths[KAFKA_VERSIONS_ROUTE] = KafkaResponse.dispatch
+    for route in (KAFKA_VERSIONS_ROUTE, *UPDATE_ROUTES):
+        kafka_urls.url_paths[route] = KafkaResponse.dispatch
 
 
 def _on_uninstall() -> None:
-    kafka_urls.url_paths.pop(KAFKA_VERSIONS_ROUTE, None)
+    for route in (KAFKA_VERSIONS_ROUTE, *UPDATE_ROUTES):
+        kafka_urls.url_paths.pop(route, None)
     reset()
 
 
@@ -827,6 +1324,12 @@ _patches = PatchSet(
         (KafkaResponse, "list_scram_secrets", _list_scram_secrets),
         (KafkaResponse, "get_bootstrap_brokers", _get_bootstrap_brokers),
         (KafkaResponse, "list_kafka_versions", _list_kafka_versions),
+        (KafkaResponse, "update_broker_count", _update_broker_count),
+        (KafkaResponse, "update_broker_storage", _update_broker_storage),
+        (KafkaResponse, "update_broker_type", _update_broker_type),
+        (KafkaResponse, "update_cluster_kafka_version", _update_cluster_kafka_version),
+        (KafkaResponse, "get_compatible_kafka_versions", _get_compatible_kafka_versions),
+        (KafkaResponse, "describe_cluster_operation", _describe_cluster_operation),
         (EC2Response, "call_action", _ec2_call_action),
     ],
     on_install=_on_install,

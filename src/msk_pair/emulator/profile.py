@@ -24,6 +24,10 @@ class LatencyProfile:
     # MSK.
     cluster_create: float = 40 * 60.0
     cluster_delete: float = 15 * 60.0
+    # An in-place update (UpdateBrokerCount, UpdateBrokerStorage, UpdateBrokerType,
+    # UpdateClusterKafkaVersion): how long the cluster is UPDATING. MSK rolls brokers one at a
+    # time, so real updates take tens of minutes; one figure stands for all four here.
+    cluster_update: float = 25 * 60.0
     # Network interfaces of a deleted cluster linger after it is gone.
     cluster_eni_linger: float = 5 * 60.0
     # SSM.
@@ -57,6 +61,7 @@ FAST = LatencyProfile(
     instance_terminate=30.0,
     cluster_create=5 * 60.0,
     cluster_delete=2 * 60.0,
+    cluster_update=3 * 60.0,
     cluster_eni_linger=60.0,
     ssm_registration=60.0,
     ssm_command=60.0,
