@@ -12,6 +12,7 @@ import json
 
 import boto3
 
+from msk_pair.emulator import msk as msk_emulator
 from msk_pair.emulator.inventory import inventory
 from tests.conftest import REGIONS, leftovers
 
@@ -98,3 +99,47 @@ def test_every_resource_records_the_execution_that_made_it(emu, sample):
     assert again.status == "SUCCEEDED"
     vpc = ec2.describe_vpcs(VpcIds=[result.output["primary"]["vpcId"]])["Vpcs"][0]
     assert {t["Key"]: t["Value"] for t in vpc["Tags"]}["msk-pair:execution"] == "first-run"
+
+
+def _clusters() -> dict[str, dict]:
+    out = {}
+    for region in REGIONS:
+        for info in boto3.client("kafka", region_name=region).list_clusters_v2()["ClusterInfoList"]:
+            out[region] = info
+    return out
+
+
+def test_more_brokers_and_more_storage_are_made_in_place_and_reported(emu, sample):
+    first = emu.run(sample)
+    assert first.status == "SUCCEEDED", first.cause
+    versions = {region: info["CurrentVersion"] for region, info in _clusters().items()}
+    bigger = dict(copy.deepcopy(sample), brokersPerAz=2, brokerStorageGiB=200)
+    result = emu.run(bigger)
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["existedBefore"] is True
+    for role in ("primary", "secondary"):
+        assert result.output[role]["clusterArn"] == first.output[role]["clusterArn"]  # the same clusters
+        assert result.output[role]["changes"]["cluster"] == [
+            {"field": "brokersPerAz", "from": 1, "to": 2},  # one MSK update at a time, in this order
+            {"field": "brokerStorageGiB", "from": 100, "to": 200},
+        ]
+        assert result.output[role]["bootstrapBrokersSaslScram"].count(":9096") == 6
+    for region, info in _clusters().items():
+        provisioned = info["Provisioned"]
+        assert provisioned["NumberOfBrokerNodes"] == 6
+        assert provisioned["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"] == 200
+        assert info["CurrentVersion"] != versions[region] and info["State"] == "ACTIVE"
+    names = _entered(result)
+    assert names.count("Primary: update cluster") >= 3  # waited while UPDATING, twice
+
+
+def test_a_failure_in_an_update_rolls_back_nothing_that_existed(emu, sample):
+    assert emu.run(sample).status == "SUCCEEDED"
+    before = _live()
+    msk_emulator.fail_next_update(region=REGIONS[0], message="broker replacement failed")
+    result = emu.run(dict(copy.deepcopy(sample), brokersPerAz=2))
+    assert (result.status, result.error) == ("FAILED", "ResourceFailed"), result.cause
+    assert "ended without changing it" in result.cause
+    assert "Roll back only what this run made" in _entered(result)
+    assert _live() == before
+    assert _clusters()[REGIONS[0]]["Provisioned"]["NumberOfBrokerNodes"] == 3  # MSK kept the old settings

@@ -47,6 +47,9 @@ from mskpair_core.tags import REGIONS_TAG, tags_of
 Change = Literal["unchanged", "in-place", "create", "replace"]
 ROLES = ("primary", "secondary")
 STORAGE_UPDATE_MIN_GIB = 100  # "must be greater than 100 GiB" (MSK developer guide, manual storage scaling)
+# MSK's refusal, quoted in hashicorp/terraform-provider-aws#20327: "To update storage, you must increase it by at
+# least 10 GiB."
+STORAGE_UPDATE_MIN_STEP_GIB = 10
 
 
 @dataclass
@@ -243,8 +246,10 @@ def _cluster_fields(config: dict[str, Any], made: dict[str, Any], role: str, com
         )
     )
     storage, wanted_storage = made["brokerStorageGiB"], config["brokerStorageGiB"]
-    if wanted_storage > storage and wanted_storage > STORAGE_UPDATE_MIN_GIB:
+    if wanted_storage >= storage + STORAGE_UPDATE_MIN_STEP_GIB and wanted_storage > STORAGE_UPDATE_MIN_GIB:
         grow = (True, "UpdateBrokerStorage")
+    elif storage < wanted_storage < storage + STORAGE_UPDATE_MIN_STEP_GIB:
+        grow = (False, f"MSK scales storage up by at least {STORAGE_UPDATE_MIN_STEP_GIB} GiB")
     elif wanted_storage < storage:
         grow = (False, "MSK cannot decrease broker storage")
     else:
