@@ -103,12 +103,15 @@ def test_a_cluster_that_is_not_active_in_time_times_out_and_tears_down(emu, samp
     # 50 minutes of CREATING against a 30-minute timeout: provisioning gives up at 30; MSK refuses to delete a
     # CREATING cluster, so the rollback waits (up to another 30) until it may, then deletes it.
     msk_emulator.slow_next_cluster(50 * 60, region="us-east-1")
-    sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 30}
+    sample["timing"] = {"pollSeconds": SLOW_POLL, "clusterTimeoutMinutes": 30}
     result = emu.run(sample)
     assert result.status == "FAILED"
     assert result.error == "ClusterTimeout"
     assert "primary CREATING, secondary ACTIVE" in result.cause
     assert leftovers() == {}
+
+
+SLOW_POLL = 300  # for the hour-long clusters: the same behaviour in a fifth of the polls (and test time)
 
 
 def _fail_at_minute(emu, minute: float) -> None:
@@ -124,6 +127,7 @@ def test_a_failure_while_the_clusters_are_creating_rolls_back_to_nothing(emu, sa
     The old rollback retried the refusal for under 9 minutes, then failed and left clusters, VPCs and keys."""
     for region in ("us-east-1", "us-west-2"):
         msk_emulator.slow_next_cluster(60 * 60, region=region)  # an hour of CREATING, as MSK can take
+    sample["timing"] = {"pollSeconds": SLOW_POLL, "clusterTimeoutMinutes": 120}
     started = emu.clock.latest()
     _fail_at_minute(emu, minute)
     result = emu.run(sample)
@@ -133,7 +137,7 @@ def test_a_failure_while_the_clusters_are_creating_rolls_back_to_nothing(emu, sa
     names = _entered(result)
     # the secret and key went at once; the cluster only when MSK allowed it, after it left CREATING
     waits = names.count("Primary: wait until the cluster can be deleted")
-    assert waits >= 60 - minute - 5, waits
+    assert waits >= (60 - minute) * 60 // SLOW_POLL - 2, waits  # it polled while the cluster was CREATING
     assert names.index("Primary: delete secret and key") < names.index("Primary: wait until the cluster can be deleted")
     assert emu.clock.latest() - started >= 60 * 60
 
@@ -141,20 +145,21 @@ def test_a_failure_while_the_clusters_are_creating_rolls_back_to_nothing(emu, sa
 def test_the_teardown_entry_point_waits_for_a_creating_cluster_too(emu, sample):
     msk_emulator.slow_next_cluster(45 * 60, region="us-west-2")
     sample["onFailure"] = "RETAIN"
+    sample["timing"] = {"pollSeconds": SLOW_POLL}
     _fail_at_minute(emu, 2)
     kept = emu.run(sample)
     assert kept.status == "FAILED" and leftovers() != {}
     clusters = boto3.client("kafka", region_name="us-west-2").list_clusters_v2()["ClusterInfoList"]
     assert [c["State"] for c in clusters] == ["CREATING"]
     emu.faults.clear()
-    result = emu.run(TEARDOWN_REQUEST)
+    result = emu.run({**TEARDOWN_REQUEST, "timing": {"pollSeconds": SLOW_POLL}})
     assert result.status == "SUCCEEDED", result.cause
     assert leftovers() == {}
 
 
 def test_a_cluster_stuck_creating_beyond_the_bound_fails_the_teardown_and_a_later_one_finishes(emu, sample):
     msk_emulator.slow_next_cluster(3 * 3600, region="us-east-1")
-    sample["timing"] = {"pollSeconds": 60, "clusterTimeoutMinutes": 30}
+    sample["timing"] = {"pollSeconds": SLOW_POLL, "clusterTimeoutMinutes": 30}
     result = emu.run(sample)
     assert result.status == "FAILED" and result.error == "TeardownFailed", result.cause
     assert "refuses deletion in" in result.cause

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import json
 import logging
@@ -457,19 +458,16 @@ class Emulator:
         ]
 
     def events(self, execution_arn: str) -> Iterator[dict[str, Any]]:
-        import boto3
+        """The execution's history, as GetExecutionHistory returns it.
 
-        sfn = boto3.client("stepfunctions", region_name=self.region)
-        token = None
-        while True:
-            kwargs = {"executionArn": execution_arn, "maxResults": 1000}
-            if token:
-                kwargs["nextToken"] = token
-            page = sfn.get_execution_history(**kwargs)
-            yield from page["events"]
-            token = page.get("nextToken")
-            if not token:
-                return
+        Read from moto's Step Functions backend directly: the events are the same list the API serializes,
+        without moto's response serializer, which took a quarter of a run's real time for ~400 events.
+        """
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        region = execution_arn.split(":")[3]
+        backend = stepfunctions_parser_backends[ACCOUNT_ID][region]
+        yield from copy.deepcopy(backend.get_execution_history(execution_arn)["events"])
 
     def wait(
         self,

@@ -12,6 +12,12 @@
 - The engine deep-copies the state's JSON on every path it reads; for plain JSON a
   JSON round trip is the same copy, several times faster (anything that is not
   plain JSON still goes through ``copy.deepcopy``).
+- The engine compiles every JSONPath it evaluates with jsonpath_ng, whose ``parse``
+  builds a new PLY parser (its tables) each time: about a millisecond per path, the
+  largest single cost of a run. The compiled expression depends only on the text.
+- The engine makes a new boto3 Lambda client for every task it invokes (client
+  creation copies botocore's event hooks and rebuilds the user agent); one client
+  per region serves them all (clients are thread-safe).
 
 Behaviour is unchanged; this only keeps the test suite and the demo fast.
 """
@@ -25,9 +31,12 @@ from typing import Any
 
 from moto.core import base_backend, responses, utils
 from moto.ec2.models import amis
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.component.common.string import string_expression
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.eval import states
 from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.utils import json_path
 
 _JSON_COPY_MODULES = (states, string_expression)
 
@@ -98,10 +107,34 @@ def install() -> None:
 
     amis.load_resource = load_resource
 
+    for module in (json_path, result_path):
+        _saved[f"parse:{module.__name__}"] = module.parse
+        module.parse = functools.lru_cache(maxsize=4096)(module.parse)
+
+    _saved["boto_client_for"] = lambda_eval_utils.boto_client_for
+    original_client_for = lambda_eval_utils.boto_client_for
+    clients: dict[tuple[Any, ...], Any] = {}
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None:
+            return original_client_for(region=region, service=service, state_credentials=state_credentials)
+        from moto.core.models import botocore_stubber
+
+        key = (region, service, botocore_stubber.enabled)
+        found = clients.get(key)
+        if found is None:
+            found = clients[key] = original_client_for(region=region, service=service)
+        return found
+
+    lambda_eval_utils.boto_client_for = boto_client_for
+
 
 def uninstall() -> None:
     if not _saved:
         return
+    for module in (json_path, result_path):
+        module.parse = _saved.pop(f"parse:{module.__name__}")
+    lambda_eval_utils.boto_client_for = _saved.pop("boto_client_for")
     responses.method_names_from_class = _saved.pop("method_names")
     asl_parser.AmazonStateLanguageParser.parse = staticmethod(_saved.pop("parse"))  # type: ignore[method-assign]
     for module in _JSON_COPY_MODULES:
