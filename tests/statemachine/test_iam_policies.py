@@ -81,6 +81,7 @@ def test_a_missing_permission_fails_the_run_and_rollback_cleans_up(emu, sample):
     enforcement, provision, teardown = _run_enforced(emu, sample, policies)
 
     assert provision.status == "FAILED"
+    assert provision.error == "AccessDenied", provision.error  # EC2's UnauthorizedOperation, classified
     assert "UnauthorizedOperation" in provision.cause and "ec2:CreateSubnet" in provision.cause, provision.cause
     denied = {(c.function, c.action) for c in enforcement.checks if not c.allowed}
     assert denied == {("CreateNetworkFunction", "ec2:CreateSubnet")}

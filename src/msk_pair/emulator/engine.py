@@ -35,6 +35,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from msk_pair.emulator import clock as clock_mod
+from msk_pair.emulator import faults as faults_mod
 from msk_pair.emulator import profile as profile_mod
 from msk_pair.emulator.cfn import load_template, managed_policies, resolve, resource_refs
 from msk_pair.emulator.faults import FaultPlan
@@ -152,9 +153,10 @@ class LambdaRuntime:
         with self._settled:
             self._in_flight[request_id] = clock_mod.now() + spec.timeout
         try:
-            self.faults.before(logical_id, payload)
-            result = fn(payload, context)
-            self.faults.after(logical_id, payload)
+            with faults_mod.running(logical_id, payload):
+                self.faults.before(logical_id, payload)
+                result = fn(payload, context)
+                self.faults.after(logical_id, payload)
             record["real_seconds"] = time.perf_counter() - started
             return json.loads(json.dumps(result, default=str)), False
         except Exception as exc:
@@ -302,6 +304,7 @@ class Emulator:
         self._undo.append(self.clock.uninstall)
         self._patch_time()
         self._patch_lambda()
+        self._patch_aws_faults()
         self._install_extensions()
 
         from mskpair_core import aws
@@ -383,6 +386,21 @@ class Emulator:
             return json.dumps(result).encode()
 
         self._patch(LambdaBackend, "invoke", invoke)
+
+    def _patch_aws_faults(self) -> None:
+        """Faults injected at the AWS call (``FaultPlan.add_aws``) answer before moto sees the request."""
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        faults, original = self.faults, BotocoreStubber.__call__
+
+        def call(stubber: Any, event_name: str, request: Any, **kwargs: Any) -> Any:
+            if stubber.enabled:
+                injected = faults.aws_response(event_name, request.url)
+                if injected is not None:
+                    return injected
+            return original(stubber, event_name, request, **kwargs)
+
+        self._patch(BotocoreStubber, "__call__", call)
 
     def _install_extensions(self) -> None:
         from msk_pair.emulator import extensions, history_limit

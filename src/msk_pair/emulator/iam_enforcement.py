@@ -59,6 +59,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from msk_pair.emulator import aws_errors
 from msk_pair.emulator import iam_reference as reference
 from msk_pair.emulator.cfn import (  # noqa: F401 - re-exported for the tests
     ACCOUNT_ID,
@@ -860,7 +861,6 @@ class IamEnforcement:
 
     def _patch_authorizer(self) -> None:
         from moto.core.authorization import ActionAuthenticatorMixin
-        from moto.core.exceptions import AccessDeniedError
         from moto.iam.access_control import IAMRequest
 
         enforcement = self
@@ -913,12 +913,26 @@ class IamEnforcement:
                         f"User: {user} is not authorized to perform: {one.action} on resource: "
                         f"{decision.denied_resource} because no identity-based policy allows the {one.action} action"
                     )
-                    error = AccessDeniedError(user_arn=user, action=one.action)
-                    code = "UnauthorizedOperation" if service == "ec2" else "AccessDeniedException"
-                    super(AccessDeniedError, error).__init__(code, message)
-                    raise error
+                    raise _denial(iam_request._service, message)
 
         self._patch(ActionAuthenticatorMixin, "_authenticate_and_authorize_action", authorize)
+
+
+def _denial(signing_name: str, message: str) -> Exception:
+    """The refusal ``signing_name``'s service sends for a call no policy allows: its own code, status and
+    wire form (:mod:`msk_pair.emulator.aws_errors`: EC2 ``UnauthorizedOperation`` 403, IAM ``AccessDenied``
+    403, KMS/Secrets Manager/SSM ``AccessDeniedException`` 400, MSK ``AccessDeniedException`` 403, ...)."""
+    from werkzeug.exceptions import HTTPException
+
+    error = aws_errors.denial(signing_name)
+    text, headers = aws_errors.body(error.service, error.code, message)
+    if "x-amzn-ErrorType" in headers:
+        # moto's authorization path keeps only the body and status; botocore's rest-json parser reads the
+        # error type from the body's "__type" when the header is absent.
+        text = json.dumps({"__type": error.code, **json.loads(text)})
+    refusal = HTTPException(description=text)
+    refusal.code = error.status
+    return refusal
 
 
 @contextmanager

@@ -10,10 +10,13 @@ the Step Functions error name, so the ASL's Retry and Catch can tell them apart:
 - ``ResourceInUse``: a delete refused because something that is itself going away
   still uses the resource (``DependencyViolation``: network interfaces of a
   deleted cluster linger for minutes). Retried by the ASL for a bounded time.
+- ``AccessDenied``: AWS refused a call for lack of permission (EC2 ``UnauthorizedOperation``,
+  IAM ``AccessDenied``, the others ``AccessDeniedException``). Never retried: goes to teardown,
+  with the service's code and message (it names the action) as the cause.
 - ``ResourceFailed``: a resource ended in a failed state (cluster ``FAILED``,
   peering ``failed``, an SSM command that failed). Not retried: goes to teardown.
 
-Everything else (AccessDenied, a validation error from AWS, a bug) is not retried
+Everything else (a validation error from AWS, a bug) is not retried
 and goes to teardown. Messages never carry secret values.
 """
 
@@ -34,6 +37,10 @@ class Transient(MskPairError):
 
 class ResourceInUse(MskPairError):
     """A delete refused while a dependent resource is still going away."""
+
+
+class AccessDenied(MskPairError):
+    """AWS refused the call: no policy allows it. Not retried."""
 
 
 class ResourceFailed(MskPairError):

@@ -30,6 +30,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from mskpair_core.aws import translate_errors
 from mskpair_core.tags import made_by
 
 SERVICE = "msk-pair"
@@ -82,7 +83,8 @@ def task(step: str) -> Callable[[Handler], Handler]:
             started = time.monotonic()
             error = None
             try:
-                with made_by(body.get("execution")):  # what this invocation creates records its execution
+                # what this invocation creates records its execution; any AWS error leaves it classified
+                with made_by(body.get("execution")), translate_errors():
                     result = fn(event, context)
             except Exception as exc:
                 error = type(exc).__name__
