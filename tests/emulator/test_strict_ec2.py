@@ -184,12 +184,22 @@ def test_delete_security_group_refused_while_another_group_references_it(ec2: An
 
 
 def test_a_self_referencing_group_can_be_deleted(ec2: Any) -> None:
+    """A rule naming its own group is not a dependent object: DeleteSecurityGroup succeeds and the group is
+    gone (a later Describe answers InvalidGroup.NotFound, EC2 API reference "Error codes"). The MSK guide's
+    cluster group admits itself, so a rollback depends on this."""
     vpc_id = _vpc(ec2)
     sg_id = _sg(ec2, vpc_id, "self")
     ec2.authorize_security_group_ingress(
         GroupId=sg_id, IpPermissions=[{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": sg_id}]}]
     )
-    ec2.delete_security_group(GroupId=sg_id)
+    group = ec2.describe_security_groups(GroupIds=[sg_id])["SecurityGroups"][0]
+    assert [p["GroupId"] for r in group["IpPermissions"] for p in r["UserIdGroupPairs"]] == [sg_id]
+    assert ec2.delete_security_group(GroupId=sg_id)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    with pytest.raises(ClientError) as exc:
+        ec2.describe_security_groups(GroupIds=[sg_id])
+    assert _error(exc)[0] == "InvalidGroup.NotFound"
+    remaining = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    assert sg_id not in [g["GroupId"] for g in remaining]
 
 
 # -- rule 4: DetachInternetGateway --------------------------------------------------------------
