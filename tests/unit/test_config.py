@@ -149,7 +149,7 @@ def test_minimal_input_gets_every_default() -> None:
     assert config["brokerInstanceType"] == "kafka.m5.large"
     assert config["brokersPerAz"] == 1
     assert config["brokerStorageGiB"] == 100
-    assert config["clientInstanceType"] == "t3.small"
+    assert config["clientInstanceType"] == "t3.medium"  # MirrorMaker 2 runs on the secondary client
     assert config["scramUsername"] == "msk-admin"
     assert config["onFailure"] == "ROLLBACK"
     assert config["mode"] == "provision"
