@@ -54,7 +54,8 @@ MirrorMaker 2 (the service ``msk-pair-mm2``; Kafka documentation "Geo-Replicatio
    (the position is kept in the target's internal topics across restarts). Nothing moves while the instance
    cannot reach both clusters or authenticate to them: the service logs the error (``journalctl``).
 6. Offset syncs (MirrorSourceTask): the first record of a partition in a run is synced at once, later ones at
-   the next offset commit (``offset.flush.interval.ms``), or at once when the downstream offset moved
+   the next offset commit (the worker's ``offset.flush.interval.ms``, which MM2 takes from the target
+   cluster's prefixed keys: ``<target>.offset.flush.interval.ms``), or at once when the downstream offset moved
    ``offset.lag.max`` (100) past the last sync. Translation (OffsetSyncStore.translateDownstream): the latest
    sync at or before the group's upstream offset, its downstream offset, plus one if the group is past it.
 7. Group offsets on the target (MirrorCheckpointTask, ``sync.group.offsets.enabled``): at each
@@ -635,10 +636,12 @@ def _advance_run(machine: Machine, service: Service, run: Run, until: float) -> 
             service.journal += [(begin, line) for line in ends.splitlines()[1:]]
         run.advanced_to = end
         return
-    (source_alias, source), (_target_alias, target) = ends
+    (source_alias, source), (target_alias, target) = ends
     config = run.config
     refresh = _seconds(config, "refresh.topics.interval.seconds", 600)
-    flush = _seconds(config, "offset.flush.interval.ms", 60000) / 1000.0
+    # a worker setting: only the target cluster's prefixed key reaches the flow's worker (MirrorMakerConfig
+    # .workerConfig: clusterProps(target) and a few top-level prefixes, not offset.flush.interval.ms)
+    flush = _seconds(config, f"{target_alias}.offset.flush.interval.ms", 60000) / 1000.0
     for name, topic in sorted(source.topics.items()):
         if not _selected(config, name, "topics", "topics.exclude", TOPIC_DEFAULTS):
             continue

@@ -176,7 +176,9 @@ def mm2_settings(*, primary_brokers: str, secondary_brokers: str, replication: d
         ("emit.checkpoints.interval.seconds", str(CHECKPOINT_SECONDS)),
         ("sync.group.offsets.enabled", "true" if sync else "false"),
         ("sync.group.offsets.interval.seconds", str(CHECKPOINT_SECONDS)),
-        ("offset.flush.interval.ms", str(OFFSET_FLUSH_MS)),
+        # a worker setting: MirrorMakerConfig.workerConfig passes the target cluster's prefixed keys to the
+        # worker of the flow into that cluster (a top-level offset.flush.interval.ms would be ignored)
+        (f"{TARGET}.offset.flush.interval.ms", str(OFFSET_FLUSH_MS)),
         # internal topics (and the replicated ones) with three replicas, like the clusters' own
         ("replication.factor", rf),
         ("checkpoints.topic.replication.factor", rf),
