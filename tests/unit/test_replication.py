@@ -44,7 +44,7 @@ def settings(**replication: object) -> dict[str, str]:
 #   3.8.1: tag 3.8.1-rc1 (commit 70d6ff42deb, the release candidate that is 3.8.1, gradle.properties version=3.8.1)
 #   3.9.1: branch 3.9 at commit c821449fb7c (2024-10-21, version=3.9.0-SNAPSHOT)
 #   4.0.0, 4.1.0: trunk at commit 1eb7644349c (2024-10-25, version=4.0.0-SNAPSHOT), where the *.blacklist
-#                 aliases are already gone (KIP-... removal for 4.0; 3.x still defines them, deprecated)
+#                 aliases are already gone (removed for 4.0; 3.x still defines them, deprecated)
 _MM2_3X = {
     "clusters",
     "config.providers",

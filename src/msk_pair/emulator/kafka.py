@@ -175,7 +175,7 @@ class Run:
     ended: float | None = None
     crash: bool = False
     progress: dict[tuple[str, str], int] = field(default_factory=dict)  # (source arn, topic) -> next offset
-    syncs: dict[tuple[str, str], list[Sync]] = field(default_factory=dict)
+    last_sync: dict[tuple[str, str], int] = field(default_factory=dict)  # downstream offset of this run's last sync
     advanced_to: float = 0.0
     problem: str | None = None
 
@@ -189,6 +189,8 @@ class Service:
     broken: bool = False  # dies at every start (break_mm2)
     journal: list[tuple[float, str]] = field(default_factory=list)
     restarts: int = 0  # starts requested by systemctl start/restart
+    # the offset-syncs topic (on the source cluster): every run's syncs, read by every later run's checkpoints
+    syncs: dict[tuple[str, str], list[Sync]] = field(default_factory=dict)
 
     def state(self, at: float) -> str:
         run = self.runs[-1] if self.runs else None
@@ -200,6 +202,13 @@ class Service:
 
 
 @dataclass
+class _Fault:
+    at: float
+    persistent: bool
+    applied: bool = False
+
+
+@dataclass
 class Machine:
     account: str
     region: str
@@ -208,6 +217,7 @@ class Machine:
     credentials: dict[str, dict[str, Credential]] = field(default_factory=dict)  # path -> alias ("" one) -> cred
     users: set[str] = field(default_factory=set)
     services: dict[str, Service] = field(default_factory=dict)
+    faults: list[_Fault] = field(default_factory=list)
 
 
 @dataclass
@@ -259,10 +269,12 @@ def history() -> list[dict[str, Any]]:
 def service_status(instance_id: str, name: str = SERVICE) -> dict[str, Any]:
     """The service as ``systemctl`` would show it: state, enabled, its configuration, runs and journal."""
     machine = _find_machine(instance_id)
+    now = clock.current().latest()
+    with _lock:
+        _advance_all(now)
     service = machine.services.get(name)
     if service is None:
         return {"state": "not-found", "enabled": False, "runs": [], "journal": [], "config": {}}
-    now = clock.current().latest()
     return {
         "state": service.state(now),
         "enabled": service.enabled,
@@ -278,26 +290,48 @@ def machine_file(instance_id: str, path: str) -> str | None:
 
 
 def kill_mm2(instance_id: str, at: float | None = None) -> None:
-    """SIGKILL the MirrorMaker 2 process at emulated time ``at`` (now): Restart=on-failure brings it back."""
-    machine = _find_machine(instance_id)
-    with _lock:
-        service = machine.services[SERVICE]
-        when = clock.now() if at is None else at
-        _end_run(machine, service, when, crash=True, why="killed (SIGKILL)")
-        if not service.broken:
-            restart = _restart_seconds(service)
-            _start_run(machine, service, when + restart, by="systemd (Restart=on-failure)")
+    """SIGKILL MirrorMaker 2 at emulated time ``at`` (now): with Restart=on-failure systemd starts it again
+    RestartSec later (systemd.service(5))."""
+    _machine_of(instance_id).faults.append(_Fault(clock.now() if at is None else at, persistent=False))
 
 
 def break_mm2(instance_id: str, at: float | None = None) -> None:
-    """From ``at`` on, MirrorMaker 2 dies at every start (systemd gives up: the unit is ``failed``)."""
-    machine = _find_machine(instance_id)
-    with _lock:
-        service = machine.services.setdefault(SERVICE, Service(SERVICE))
-        service.broken = True
-        when = clock.now() if at is None else at
-        if service.runs and service.runs[-1].ended is None:
-            _end_run(machine, service, when, crash=True, why="killed (SIGKILL); it dies again at every start")
+    """From ``at`` (now) on, MirrorMaker 2 dies at every start: systemd restarts it until StartLimitBurst and
+    then leaves the unit ``failed`` (systemd.unit(5), start-limit-hit)."""
+    _machine_of(instance_id).faults.append(_Fault(clock.now() if at is None else at, persistent=True))
+
+
+def _machine_of(instance_id: str) -> Machine:
+    from moto.ec2.models import ec2_backends
+
+    for account, regions in ec2_backends.items():
+        for region, backend in regions.items():
+            if any(i.id == instance_id for i in backend.all_instances()):
+                return _machine(account, region, instance_id)
+    raise KeyError(f"no EC2 instance {instance_id}")
+
+
+def _apply_faults(machine: Machine, until: float) -> None:
+    """The kills due by ``until`` end the run they hit; systemd restarts it unless it dies at every start."""
+    service = machine.services.get(SERVICE)
+    if service is None:
+        return
+    for fault in sorted(machine.faults, key=lambda f: f.at):
+        if fault.applied or fault.at > until:
+            continue
+        run = next((r for r in service.runs if r.started <= fault.at and (r.ended is None or r.ended > fault.at)), None)
+        if run is None:
+            if fault.persistent:
+                service.broken, fault.applied = True, True
+            continue
+        fault.applied = True
+        if fault.persistent:
+            service.broken = True
+            _end_run(machine, service, fault.at, crash=True, why="Main process exited, code=killed, status=9/KILL")
+            _start_run(machine, service, fault.at + _restart_seconds(service), by="systemd (Restart=on-failure)")
+        else:
+            _end_run(machine, service, fault.at, crash=True, why="Main process exited, code=killed, status=9/KILL")
+            _start_run(machine, service, fault.at + _restart_seconds(service), by="systemd (Restart=on-failure)")
 
 
 def hold_group_active(cluster_arn: str, group: str, start: float, end: float) -> None:
@@ -488,6 +522,7 @@ def _start_run(machine: Machine, service: Service, at: float, by: str) -> None:
     secrets_path = _secrets_path(config)
     creds = machine.credentials.get(secrets_path, {}) if secrets_path else {}
     run = Run(started=at, config=config, credentials=dict(creds), advanced_to=at)
+    service.journal.append((at, f"Started {SERVICE}.service ({by})."))
     if service.broken:
         # It dies at once, systemd restarts it until StartLimitBurst: then the unit is failed.
         run.ended, run.crash = at, True
@@ -496,7 +531,6 @@ def _start_run(machine: Machine, service: Service, at: float, by: str) -> None:
             (at, f"{SERVICE}.service: Start request repeated too quickly. Failed with result 'start-limit-hit'.")
         )
     service.runs.append(run)
-    service.journal.append((at, f"Started {SERVICE}.service ({by})."))
     _log("mm2-start", instance=machine.instance_id, by=by, started=at)
 
 
@@ -609,6 +643,7 @@ def _instance_gone_at(machine: Machine) -> float | None:
 
 def _advance_all(until: float) -> None:
     for machine in list(_state.machines.values()):
+        _apply_faults(machine, until)
         for service in machine.services.values():
             gone = _instance_gone_at(machine)
             if gone is not None and service.runs and service.runs[-1].ended is None:
@@ -656,17 +691,17 @@ def _advance_run(machine: Machine, service: Service, run: Run, until: float) -> 
             _log("mm2-create-topic", cluster=target.arn, topic=remote_name)
         key = (source.arn, name)
         position = service_position(service, key)
-        syncs = run.syncs.setdefault(key, [])
-        last_sync_down = syncs[-1].downstream if syncs else -1
+        syncs = service.syncs.setdefault(key, [])
         for record in topic.records[position:]:
             arrives = max(record.appended_at, found_at, begin) + p.mm2_replication_delay
             if arrives > end:
                 break
             copy = remote.append(record.value, record.create_time, arrives)
             _set_position(service, key, record.offset + 1)
-            if not syncs or copy.offset - (last_sync_down + 1) >= OFFSET_LAG_MAX:
+            last = run.last_sync.get(key)
+            if last is None or copy.offset - (last + 1) >= OFFSET_LAG_MAX:  # PartitionState.update
                 syncs.append(Sync(record.offset, copy.offset, arrives))
-                last_sync_down = copy.offset
+                run.last_sync[key] = copy.offset
             else:  # delayed until the next offset commit (promoteDelayedOffsetSyncs)
                 syncs.append(Sync(record.offset, copy.offset, _tick_at_or_after(begin, flush, arrives)))
             _log("mm2-replicate", source=name, target=remote_name, offset=record.offset, at=arrives)
@@ -698,7 +733,7 @@ def _target_offset(cluster: Cluster, group_name: str, topic: str, at: float) -> 
     for machine in _state.machines.values():
         for service in machine.services.values():
             for run in service.runs:
-                write = _mm2_write(machine, run, cluster, group_name, topic, at)
+                write = _mm2_write(machine, service, run, cluster, group_name, topic, at)
                 if write is not None:
                     writes.append(write)
     writes.sort()
@@ -706,7 +741,7 @@ def _target_offset(cluster: Cluster, group_name: str, topic: str, at: float) -> 
 
 
 def _mm2_write(
-    machine: Machine, run: Run, cluster: Cluster, group_name: str, remote_topic: str, at: float
+    machine: Machine, service: Service, run: Run, cluster: Cluster, group_name: str, remote_topic: str, at: float
 ) -> tuple[float, int] | None:
     """The last offset run ``run`` wrote for the group on ``cluster`` by ``at``, as (time, offset)."""
     config = run.config
@@ -745,7 +780,7 @@ def _mm2_write(
             upstream = source_group.committed(topic, emitted)
             if upstream is None:
                 return None
-            converted = _translate(run.syncs.get((source.arn, topic), []), upstream, emitted)
+            converted = _translate(service.syncs.get((source.arn, topic), []), upstream, emitted)
             if converted is None or converted < 0:
                 return None
             own = target_group.committed(remote_topic, tick) if target_group else None
@@ -779,7 +814,7 @@ def _describe_group(cluster: Cluster, group_name: str, at: float) -> tuple[str, 
         for service in machine.services.values():
             for run in service.runs:
                 for remote in list(cluster.topics):
-                    if _mm2_write(machine, run, cluster, group_name, remote, at) is not None:
+                    if _mm2_write(machine, service, run, cluster, group_name, remote, at) is not None:
                         topics_seen.add(remote)
     for topic in sorted(topics_seen):
         offset = _target_offset(cluster, group_name, topic, at)
@@ -1050,6 +1085,7 @@ def _condition(run: _Script, cond: str) -> bool:
     elif m := re.fullmatch(r"id -u (\S+) >/dev/null 2>&1", cond):
         result = m[1] in run.machine.users
     elif m := re.fullmatch(r"systemctl is-active --quiet (\S+)", cond):
+        _apply_faults(run.machine, run.now)
         service = run.machine.services.get(m[1])
         result = service is not None and service.state(run.now) == "active"
     elif m := re.fullmatch(r"cmp -s (\S+) (\S+)", cond):
@@ -1300,6 +1336,7 @@ def _python(run: _Script, args: list[str], body: str) -> tuple[str, str, int]:
 
 def _systemctl(run: _Script, args: list[str]) -> tuple[str, str, int]:
     machine, now = run.machine, run.now
+    _apply_faults(machine, now)
     verb = args[0] if args else ""
     if verb == "daemon-reload":  # systemd reads the unit files again
         for path, text in machine.files.items():

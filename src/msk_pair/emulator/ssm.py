@@ -373,6 +373,7 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
         "network": {},  # instance id -> network_path.ScriptOutcome | None, taken when first read done
         "kafka": kafka.handles(script),  # rule 8
         "kafka_outcome": {},  # instance id -> kafka.Outcome, taken when first read done
+        "kafka_lock": threading.Lock(),  # one run per invocation, however many threads read it at once
         "observed": set(),  # instances whose Success was shown to the Kafka model
     }
     return command
@@ -398,13 +399,13 @@ def _network_outcome(command: Command, instance_id: str) -> network_path.ScriptO
 def _kafka_outcome(command: Command, instance_id: str) -> kafka.Outcome:
     """Rule 8: the script run on the Kafka model, once, when first read done."""
     emu = command.__dict__[_EMU]
-    with _lock:
-        if instance_id in emu["kafka_outcome"]:
-            return emu["kafka_outcome"][instance_id]
-    started = emu["sent_at"] + emu["duration"] * PENDING_FRACTION
-    outcome = kafka.run_script(emu["account"], emu["region"], instance_id, emu["script"], started)
-    with _lock:
-        return emu["kafka_outcome"].setdefault(instance_id, outcome)
+    with emu["kafka_lock"]:
+        if instance_id not in emu["kafka_outcome"]:
+            started = emu["sent_at"] + emu["duration"] * PENDING_FRACTION
+            emu["kafka_outcome"][instance_id] = kafka.run_script(
+                emu["account"], emu["region"], instance_id, emu["script"], started
+            )
+        return emu["kafka_outcome"][instance_id]
 
 
 def _observe(command: Command, instance_id: str) -> None:

@@ -429,7 +429,8 @@ def check_script(
     Exits 1 if not every canary record arrives within :data:`CANARY_TIMEOUT_SECONDS`, or (with
     ``sync_group_offsets``) the offset does not within :data:`OFFSET_SYNC_TIMEOUT_SECONDS`; it then prints
     on stderr what a person would look at: the service's status and log, and whether this machine reaches
-    each primary broker (MirrorMaker 2 consumes from there over the peering).
+    each primary broker (MirrorMaker 2 consumes from there over the peering), then what is missing (last:
+    the tail of stderr is what the failure's cause keeps).
     """
     tag = canary_id(execution)
     topic = replicated_name(CANARY_TOPIC, topic_naming)
@@ -449,8 +450,8 @@ while [ "$SYNCED" -lt "$WANT" ] && [ "$SECONDS" -lt "$DEADLINE" ]; do
 done
 sed 's/^/{GROUP_PREFIX}/' "$WORK/group"
 if [ "$SYNCED" -lt "$WANT" ]; then
-  echo "msk-pair: group {CANARY_GROUP} is at $SYNCED on $TOPIC, not $WANT, after {OFFSET_SYNC_TIMEOUT_SECONDS} s" >&2
   diagnose
+  echo "msk-pair: group {CANARY_GROUP} is at $SYNCED on $TOPIC, not $WANT, after {OFFSET_SYNC_TIMEOUT_SECONDS} s" >&2
   exit 1
 fi
 """
@@ -485,8 +486,8 @@ timeout {TOOL_TIMEOUT_SECONDS} {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-serv
 head -n {TOPICS_LISTED} "$WORK/topics" | sed 's/^/{TOPIC_PREFIX}/'
 grep -F -- "$CANARY_ID " "$WORK/records" | sed 's/^/{SEEN_PREFIX}/' || true
 if [ "$SEEN" -lt "$EXPECTED" ]; then
-  echo "msk-pair: $SEEN of $EXPECTED canary records on $TOPIC within {CANARY_TIMEOUT_SECONDS} s" >&2
   diagnose
+  echo "msk-pair: $SEEN of $EXPECTED canary records on $TOPIC within {CANARY_TIMEOUT_SECONDS} s" >&2
   exit 1
 fi
 {offsets}echo "{MARKER_CHECK}"
