@@ -9,6 +9,8 @@ from mskpair_core import client_machine as cm
 from mskpair_core import replication as rep
 from mskpair_core.observability import task
 
+BROKERS = "bootstrapBrokersSaslScram"
+
 
 def _region(event, role=None):
     return event["config"][role or event["role"]]["region"]
@@ -68,26 +70,21 @@ def command_status(event, context):
         instance_id=event["client"]["instanceId"],
         output_chars=rep.OUTPUT_CHARS,
     )
-    return rep.command_result(status, command, role=event["role"], config=event["config"])
-
-
-@task("replication-report")
-def report(event, context):
-    config = event["config"]
-    return rep.report(
-        deployment=config["deploymentName"],
-        replication=config["replication"],
-        canary=event["canary"],
-        check=event["check"],
-        instance_id=event["client"]["instanceId"],
-        clusters={
-            role: {
-                "region": config[role]["region"],
-                "bootstrapBrokers": event["brokers"][role]["bootstrapBrokersSaslScram"],
-            }
-            for role in ("primary", "secondary")
-        },
-    )
+    result = rep.command_result(status, command, role=event["role"], config=event["config"])
+    if "check" in result:  # the check succeeded: its report is the output's replication section
+        config = event["config"]
+        result["report"] = rep.report(
+            deployment=config["deploymentName"],
+            replication=config["replication"],
+            canary=event["canary"],
+            check=result["check"],
+            instance_id=event["client"]["instanceId"],
+            clusters={
+                role: {"region": config[role]["region"], "bootstrapBrokers": event["brokers"][role][BROKERS]}
+                for role in ("primary", "secondary")
+            },
+        )
+    return result
 
 
 @task("stop-mirrormaker")

@@ -542,15 +542,19 @@ def replication_states() -> dict[str, Any]:
     group's offset translated there). ``none``: straight to today's output."""
     secondary, primary = "$.build.secondary.client", "$.build.primary.client"
 
-    def status(role: str, client: str, command: str) -> dict[str, Any]:
+    def status(role: str, client: str, command: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         return task(
-            "ReplicationCommandStatusFunction", role=role, parameters={"client.$": client, "command.$": command}
+            "ReplicationCommandStatusFunction",
+            role=role,
+            parameters={"client.$": client, "command.$": command, **(extra or {})},
         )
 
-    def loop(name: str, role: str, client: str, path: str, nxt: str, on_error: str | None = None) -> dict:
+    def loop(
+        name: str, role: str, client: str, path: str, nxt: str, on_error: str | None = None, extra: dict | None = None
+    ) -> dict:
         return poll_loop(
             name,
-            status(role, client, path),
+            status(role, client, path, extra),
             result_path=path,
             ready_path=f"{path}.status",
             ready="Success",
@@ -619,20 +623,6 @@ def replication_states() -> dict[str, Any]:
         comment="Reads the canary from its replicated name (bounded), then waits for the group's translated offset.",
     )
     check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}]
-    report = task(
-        "ReplicationReportFunction",
-        role="secondary",
-        parameters={
-            "client.$": secondary,
-            "brokers.$": "$.brokers",
-            "canary.$": "$.replication.canary.canary",
-            "check.$": "$.replicationCheck.check",
-        },
-        result_path="$.replicationReport",
-        next_state=REPLICATION_OUTPUT,
-        comment="replication.check {sent, seen, p50Ms, p99Ms}, offsetSync, topics, status command, Prometheus.",
-    )
-    report["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}]
     return {
         "Replicate?": {
             "Type": "Choice",
@@ -654,13 +644,15 @@ def replication_states() -> dict[str, Any]:
             "secondary",
             secondary,
             "$.replicationCheck",
-            "Replication: report",
+            REPLICATION_OUTPUT,
             on_error="Roll back?",
+            # once the check succeeded, its status is the report: replication.check {sent, seen, p50Ms, p99Ms},
+            # offsetSync, replicated topics, status command, Prometheus scrape configuration
+            extra={"brokers.$": "$.brokers", "canary.$": "$.replication.canary.canary"},
         ),
-        "Replication: report": report,
         REPLICATION_OUTPUT: {
             "Type": "Pass",
-            "Parameters": {**assembled_output(), "replication.$": "$.replicationReport"},
+            "Parameters": {**assembled_output(), "replication.$": "$.replicationCheck.report"},
             "End": True,
         },
     }

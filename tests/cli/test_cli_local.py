@@ -170,7 +170,12 @@ def test_outputs_print_commands_that_work_in_a_session_manager_shell(provisioned
         ) in printed.stdout
     assert "$BOOTSTRAP" not in printed.stdout
 
-    text = mm2_file.read_text()
+    # MirrorMaker 2 runs as a service: outputs say where and what proved it
+    service = output["replication"]["service"]
+    assert f"the service msk-pair-mm2 on the secondary client {service['instanceId']}" in printed.stdout
+    assert "10 of 10 records replicated" in printed.stdout and service["statusCommand"] in printed.stdout
+
+    text = mm2_file.read_text()  # the same mm2.properties the service runs
     props = parse_properties(text)
     assert props["clusters"] == "primary, secondary"
     assert props["primary.bootstrap.servers"] == output["primary"]["bootstrapBrokersSaslScram"]
@@ -179,9 +184,7 @@ def test_outputs_print_commands_that_work_in_a_session_manager_shell(provisioned
     for role in ("primary", "secondary"):
         assert props[f"{role}.security.protocol"] == "SASL_SSL"
         assert props[f"{role}.sasl.mechanism"] == "SCRAM-SHA-512"
-        assert (
-            f"${{file:/opt/kafka/config/mm2-secrets.properties:{role}.password}}" in props[f"{role}.sasl.jaas.config"]
-        )
+        assert f"${{file:/etc/msk-pair/mm2/secrets.properties:{role}.password}}" in props[f"{role}.sasl.jaas.config"]
     # no password: the only password= values are config-provider references
     assert all(v.startswith("${file:") for v in re.findall(r'password="([^"]*)"', text))
     assert "password=" not in text.replace('password="${file:', "")

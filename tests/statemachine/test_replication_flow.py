@@ -25,7 +25,6 @@ REPLICATION_FUNCTIONS = {
     "ReplicationCanaryFunction",
     "ReplicationCheckFunction",
     "ReplicationCommandStatusFunction",
-    "ReplicationReportFunction",
 }
 
 
