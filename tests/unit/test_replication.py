@@ -231,8 +231,11 @@ def test_canary_and_check_scripts():
         bootstrap_brokers=SECONDARY, peer_bootstrap_brokers=PRIMARY, execution="run-42", sync_group_offsets=False
     )
     assert "kafka-consumer-groups.sh" not in no_sync
+    # any execution name gives a safe tag (Step Functions allows dots, non-ASCII letters...)
+    assert "CANARY_ID=run_42__rm_-rf__" in rep.canary_script(bootstrap_brokers=PRIMARY, execution="run 42; rm -rf /")
+    assert rep.canary_id("déploiement.1") == "d_ploiement.1"
     with pytest.raises(ValueError):
-        rep.canary_script(bootstrap_brokers=PRIMARY, execution="run 42; rm -rf /")
+        rep.canary_id("")
     with pytest.raises(ValueError):
         rep.check_script(bootstrap_brokers="not brokers", peer_bootstrap_brokers=PRIMARY, execution="x")
 

@@ -104,7 +104,6 @@ FAILOVER_NOTE = (
 )
 
 _BROKERS = re.compile(r"[A-Za-z0-9.\-]+:\d+(,[A-Za-z0-9.\-]+:\d+)*")
-_CANARY_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 class ReplicationFailed(ResourceFailed):
@@ -371,10 +370,15 @@ echo "{MARKER_STARTED}"
 
 
 def canary_id(execution: str) -> str:
-    """The canary's tag: the execution name (Step Functions names: letters, digits, '-' and '_')."""
-    if not _CANARY_ID.fullmatch(execution or ""):
-        raise ValueError(f"not an execution name usable as the canary's tag: {execution!r}")
-    return execution
+    """The canary's tag, from the execution name: one shell- and seq-safe word, the same for the same name.
+
+    Step Functions names may hold more than letters, digits, '-' and '_' (dots, non-ASCII letters...):
+    anything else becomes '_' (the tag only has to tell this execution's records from others').
+    """
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "_", execution or "")[:80]
+    if not tag:
+        raise ValueError("an execution name is needed to tag the canary")
+    return tag
 
 
 def canary_script(*, bootstrap_brokers: str, execution: str) -> str:
