@@ -484,12 +484,36 @@ REGION_KEYS = frozenset(
 PEERING_KEYS = frozenset({"vpcPeeringConnectionId", "status", "crossRegionCheck"})
 
 
+def replication_problems(section: Any, replication: Mapping[str, Any]) -> list[str]:
+    """What the output's replication section (README: MirrorMaker 2, proven by a canary) gets wrong."""
+    if not isinstance(section, dict):
+        return [f"replication is not an object: {section!r}"]
+    problems = []
+    check = section.get("check") or {}
+    if not check.get("sent") or check.get("seen") != check.get("sent"):
+        problems.append(f"replication.check {check!r}")
+    sync = section.get("offsetSync")
+    if replication.get("syncGroupOffsets", True) and not (sync and sync.get("secondaryOffset") is not None):
+        problems.append(f"replication.offsetSync {sync!r}")
+    service = section.get("service") or {}
+    if service.get("name") != "msk-pair-mm2" or "systemctl status msk-pair-mm2" not in str(
+        service.get("statusCommand")
+    ):
+        problems.append(f"replication.service {service!r}")
+    return problems
+
+
 def contract_problems(output: Any, request: Mapping[str, Any]) -> list[str]:
     """What a successful provisioning's output lacks or gets wrong, per the README's output contract."""
     if not isinstance(output, dict):
         return [f"output is not an object: {type(output).__name__}"]
     problems = []
-    if set(output) != {"deploymentName", "primary", "secondary", "peering"}:
+    replication = {**{"engine": "mm2", "syncGroupOffsets": True}, **(request.get("replication") or {})}
+    expected = {"deploymentName", "primary", "secondary", "peering"}
+    if replication["engine"] == "mm2":
+        expected.add("replication")
+        problems += replication_problems(output.get("replication"), replication)
+    if set(output) != expected:
         problems.append(f"top-level keys {sorted(output)}")
     if output.get("deploymentName") != request["deploymentName"]:
         problems.append(f"deploymentName {output.get('deploymentName')!r}")
