@@ -65,7 +65,7 @@ VERIFY_FUNCTION = "ClientVerifyFunction"
 # the latency profile count, all in seconds.
 
 
-def provisioning_floor(p: LatencyProfile) -> dict[str, float]:
+def provisioning_floor(p: LatencyProfile, replication: bool = True) -> dict[str, float]:
     """The critical path of a provisioning, per the state machine's dependencies (both regions alike).
 
     Create networks (Parallel: both VPCs + the shared client role), then Build (Parallel: per region
@@ -80,7 +80,13 @@ def provisioning_floor(p: LatencyProfile) -> dict[str, float]:
     # What must follow ACTIVE: associate the secret + read the bootstrap brokers (API calls, ~0),
     # then one SSM command on the bootstrapped client (the smoke test against its own cluster; the
     # state machine runs the cross-region check in the same command).
-    after_active = 0.0 + p.ssm_command
+    verify = 0.0 + p.ssm_command
+    # Replication (replication.engine mm2, the default) needs the verified pair: then MirrorMaker 2's start on
+    # the secondary client and the canary on the primary client, side by side (one SSM command each), then the
+    # check on the secondary (one command: the canary, then the offset sync). MM2's own start-up and the
+    # replication happen inside those commands' durations (the emulator's SSM command is ssm_command long).
+    replicate = 2 * p.ssm_command if replication else 0.0
+    after_active = verify + replicate
     region = network + max(p.cluster_create, client_chain) + after_active
     # The peering needs only the two networks: request, visible in the accepter region, accept, active.
     peering = network + p.peering_visible + p.peering_activate
@@ -89,6 +95,7 @@ def provisioning_floor(p: LatencyProfile) -> dict[str, float]:
         "cluster": p.cluster_create,
         "client_chain": client_chain,
         "after_active": after_active,
+        "replication": replicate,
         "region": region,
         "peering": peering,
         "total": max(region, peering),
@@ -108,18 +115,24 @@ def teardown_floor(p: LatencyProfile) -> dict[str, float]:
     return {"cluster_path": cluster_path, "client_path": client_path, "total": network}
 
 
-def provisioning_baseline(p: LatencyProfile, cross_region_checks: int = 0) -> dict[str, float]:
+def provisioning_baseline(
+    p: LatencyProfile, cross_region_checks: int = 0, replication_steps: int = 0
+) -> dict[str, float]:
     """The manual guide's order: everything in sequence, one region after the other, then peering.
 
     Per region: network (~0), cluster create + wait until ACTIVE, client start + SSM registration,
     bootstrap command, secret + association (~0), smoke test. The IAM role is global: made (and
     propagated) once. ``cross_region_checks`` SSM commands are added at the end when the state machine
-    does that work too (one per region), so both plans do the same work.
+    does that work too (one per region), so both plans do the same work; ``replication_steps`` more for
+    MirrorMaker 2 as the guide's next documents do it by hand (start it, produce the canary, read it back).
     """
     per_region = 0.0 + p.cluster_create + p.instance_start + p.ssm_registration + p.ssm_command + 0.0 + p.ssm_command
     peering = p.peering_visible + p.peering_activate
-    total = p.instance_profile_propagation + 2 * per_region + peering + cross_region_checks * p.ssm_command
-    return {"per_region": per_region, "peering": peering, "total": total}
+    replication = replication_steps * p.ssm_command
+    total = (
+        p.instance_profile_propagation + 2 * per_region + peering + cross_region_checks * p.ssm_command + replication
+    )
+    return {"per_region": per_region, "peering": peering, "replication": replication, "total": total}
 
 
 def teardown_baseline(p: LatencyProfile) -> dict[str, float]:
@@ -289,6 +302,9 @@ def _milestones(mode: str, records: list[dict[str, Any]], t0: float, p: LatencyP
             first(f"{t}: bootstrap command sent (client online seen)", "ClientBootstrapFunction", role)
             first(f"{t}: secret associated (ACTIVE seen)", "ClusterAssociateFunction", role)
             first(f"{t}: verification sent (smoke test + cross-region check)", VERIFY_FUNCTION, role)
+        first("Secondary: MirrorMaker 2 start sent", "ReplicationStartFunction", None)
+        first("Primary: canary sent", "ReplicationCanaryFunction", None)
+        first("Secondary: replication check sent", "ReplicationCheckFunction", None)
         first("Both: first cluster status poll (builds done)", "ClusterStatusFunction", None)
         last("Peering: routes added", "PeeringRouteFunction", None)
     else:
@@ -322,6 +338,13 @@ def transitions_by_step(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
+REPLICATION_STEPS = 3  # by hand: start MirrorMaker 2, produce the canary, read it on the secondary
+
+
+def replicates(request: dict[str, Any]) -> bool:
+    return (request.get("replication") or {}).get("engine", "mm2") == "mm2"
+
+
 def measure(emu: Any, request: dict[str, Any], mode: str, p: LatencyProfile, cross_region_checks: int) -> RunFigures:
     runtime = emu.runtime
     memory = lambda_memory(emu.template)
@@ -351,7 +374,9 @@ def measure(emu: Any, request: dict[str, Any], mode: str, p: LatencyProfile, cro
     transitions = len(entered)
     retries = max(0, scheduled - tasks_entered)
     if mode == "provision":
-        floor, baseline = provisioning_floor(p), provisioning_baseline(p, cross_region_checks)
+        mm2 = replicates(request)
+        floor = provisioning_floor(p, replication=mm2)
+        baseline = provisioning_baseline(p, cross_region_checks, REPLICATION_STEPS if mm2 else 0)
     else:
         floor, baseline = teardown_floor(p), teardown_baseline(p)
     return RunFigures(
@@ -598,7 +623,8 @@ def render(s: Scenario) -> str:
     f = p.floor
     lines.append(
         f"  floor, provisioning = max(cluster {_m(f['cluster'])}, client chain {_m(f['client_chain'])}) "
-        f"+ after ACTIVE {_m(f['after_active'])} (one SSM command); peering {_m(f['peering'])} in parallel"
+        f"+ after ACTIVE {_m(f['after_active'])} (the verification, then MirrorMaker 2's start beside the canary, "
+        f"then the replication check: {_m(f['replication'])} of it); peering {_m(f['peering'])} in parallel"
     )
     lines.append(
         f"  floor, teardown = max(cluster delete + ENI linger {_m(t.floor['cluster_path'])}, "

@@ -562,26 +562,188 @@ def provisioning_states() -> dict[str, Any]:
             [verify_branch(role) for role in ROLES],
             per_region,
             "$.verified",
-            "Assemble output",
+            "Replicate?",
         ),
-        "Assemble output": {
-            "Type": "Pass",
-            "Parameters": {
-                "deploymentName.$": "$.config.deploymentName",
-                "existedBefore.$": "$.plan.exists",
-                **{role: output_of(role) for role in ROLES},
-                "peering": {
-                    "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
-                    "status.$": "$.build.peering.status",
-                    "crossRegionCheck": {
-                        "primaryReachesSecondary.$": "$.verified.primary.reachesPeer",
-                        "secondaryReachesPrimary.$": "$.verified.secondary.reachesPeer",
-                    },
-                },
+        **replication_states(),
+        "Assemble output": {"Type": "Pass", "Parameters": assembled_output(), "End": True},
+    }
+
+
+def assembled_output() -> dict[str, Any]:
+    """The execution's output (Assemble output), from the state after Verify."""
+    return {
+        "deploymentName.$": "$.config.deploymentName",
+        "existedBefore.$": "$.plan.exists",
+        **{role: output_of(role) for role in ROLES},
+        "peering": {
+            "vpcPeeringConnectionId.$": "$.build.peering.vpcPeeringConnectionId",
+            "status.$": "$.build.peering.status",
+            "crossRegionCheck": {
+                "primaryReachesSecondary.$": "$.verified.primary.reachesPeer",
+                "secondaryReachesPrimary.$": "$.verified.secondary.reachesPeer",
             },
+        },
+    }
+
+
+# -- replication --------------------------------------------------------------------
+REPLICATION_OUTPUT = "Assemble output (replicating)"
+
+
+def replication_states() -> dict[str, Any]:
+    """After Verify, with ``replication.engine`` mm2: MirrorMaker 2 as a service on the secondary client, and
+    the proof that it replicates (a canary produced on the primary and read on the secondary, and the canary
+    group's offset translated there). ``none``: straight to today's output."""
+    secondary, primary = "$.build.secondary.client", "$.build.primary.client"
+
+    def status(role: str, client: str, command: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return task(
+            "ReplicationCommandStatusFunction",
+            role=role,
+            parameters={"client.$": client, "command.$": command, **(extra or {})},
+        )
+
+    def loop(
+        name: str, role: str, client: str, path: str, nxt: str, on_error: str | None = None, extra: dict | None = None
+    ) -> dict:
+        return poll_loop(
+            name,
+            status(role, client, path, extra),
+            result_path=path,
+            ready_path=f"{path}.status",
+            ready="Success",
+            wait_seconds_path="$.config.timing.pollSeconds",
+            max_polls_path="$.config.timing.maxClientPolls",
+            timeout_error="ClientTimeout",
+            timeout_cause=f"The {role} client's command ({name}) did not finish within timing.clientTimeoutMinutes.",
+            next_state=nxt,
+            on_error=on_error,
+        )
+
+    start_mm2 = {
+        "StartAt": "Secondary: start MirrorMaker 2",
+        "States": {
+            "Secondary: start MirrorMaker 2": task(
+                "ReplicationStartFunction",
+                role="secondary",
+                parameters={
+                    "client.$": secondary,
+                    "brokers.$": "$.brokers",
+                    "scram": {f"{r}.$": f"$.build.{r}.scram" for r in ROLES},
+                },
+                result_path="$.mm2",
+                next_state="Secondary: wait for MirrorMaker 2: start",
+                comment="Writes mm2.properties (no password: FileConfigProvider), the secrets file read from Secrets "
+                "Manager on the machine (readable by the service user only) and the unit; restarts only on change.",
+            ),
+            **loop("Secondary: wait for MirrorMaker 2", "secondary", secondary, "$.mm2", "Secondary: MirrorMaker 2 up"),
+            "Secondary: MirrorMaker 2 up": {
+                "Type": "Pass",
+                "Parameters": {"commandId.$": "$.mm2.commandId"},
+                "End": True,
+            },
+        },
+    }
+    canary = {
+        "StartAt": "Primary: send canary",
+        "States": {
+            "Primary: send canary": task(
+                "ReplicationCanaryFunction",
+                role="primary",
+                parameters={"client.$": primary, "bootstrapBrokers.$": "$.brokers.primary.bootstrapBrokersSaslScram"},
+                result_path="$.canary",
+                next_state="Primary: wait for canary: start",
+                comment="Records carrying the execution name to msk-pair.canary; the group msk-pair-canary reads "
+                "them back and commits its offset.",
+            ),
+            **loop("Primary: wait for canary", "primary", primary, "$.canary", "Primary: canary sent"),
+            "Primary: canary sent": {
+                "Type": "Pass",
+                "Parameters": {"commandId.$": "$.canary.commandId", "canary.$": "$.canary.canary"},
+                "End": True,
+            },
+        },
+    }
+    check = task(
+        "ReplicationCheckFunction",
+        role="secondary",
+        parameters={
+            "client.$": secondary,
+            "bootstrapBrokers.$": "$.brokers.secondary.bootstrapBrokersSaslScram",
+            "peerBootstrapBrokers.$": "$.brokers.primary.bootstrapBrokersSaslScram",
+        },
+        result_path="$.replicationCheck",
+        next_state="Secondary: wait for replication check: start",
+        comment="Reads the canary from its replicated name (bounded), then waits for the group's translated offset.",
+    )
+    check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}]
+    return {
+        "Replicate?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.config.replication.engine", "StringEquals": "mm2", "Next": "Start replication"}
+            ],
+            "Default": "Assemble output",
+        },
+        "Start replication": _parallel(
+            "MirrorMaker 2 as a service on the secondary client; meanwhile the canary on the primary.",
+            [start_mm2, canary],
+            {"mm2.$": "$[0]", "canary.$": "$[1]"},
+            "$.replication",
+            "Secondary: check replication",
+        ),
+        "Secondary: check replication": check,
+        **loop(
+            "Secondary: wait for replication check",
+            "secondary",
+            secondary,
+            "$.replicationCheck",
+            REPLICATION_OUTPUT,
+            on_error="Roll back?",
+            # once the check succeeded, its status is the report: replication.check {sent, seen, p50Ms, p99Ms},
+            # offsetSync, replicated topics, status command, Prometheus scrape configuration
+            extra={"brokers.$": "$.brokers", "canary.$": "$.replication.canary.canary"},
+        ),
+        REPLICATION_OUTPUT: {
+            "Type": "Pass",
+            "Parameters": {**assembled_output(), "replication.$": "$.replicationCheck.report"},
             "End": True,
         },
     }
+
+
+# Stopping MirrorMaker 2 is `systemctl disable --now`, seconds once the SSM command is delivered: a fixed
+# bound (5 minutes), not the client timeout, so a courtesy step adds few history events to the worst case.
+MM2_STOP_POLL_SECONDS = 15
+MM2_STOP_MAX_POLLS = 20
+
+
+def stop_mirrormaker_states(role: str, next_state: str) -> dict[str, Any]:
+    """Teardown, on the secondary: stop MirrorMaker 2 before its client is terminated.
+
+    A courtesy that must never block the teardown: a timeout or an error goes on to ``next_state``.
+    """
+    name = f"{title(role)}: stop MirrorMaker 2"
+    check = task("ReplicationStopFunction", role=role, parameters=SCOPE)
+    check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.mm2TeardownError", "Next": next_state}]
+    states = poll_loop(
+        name,
+        check,
+        result_path="$.mm2Teardown",
+        ready_path="$.mm2Teardown.done",
+        ready=True,
+        wait_seconds=MM2_STOP_POLL_SECONDS,
+        max_polls=MM2_STOP_MAX_POLLS,
+        timeout_error="TeardownFailed",
+        timeout_cause="unused",
+        next_state=next_state,
+    )
+    states[f"{name}: timed out"] = {
+        "Type": "Pass",
+        "Comment": "The stop did not finish in time: the client is terminated anyway.",
+        "Next": next_state,
+    }
+    return states
 
 
 # -- teardown ----------------------------------------------------------------------
@@ -607,9 +769,10 @@ def teardown_branch(role: str) -> dict[str, Any]:
             role=role,
             parameters=SCOPE,
             result_path=None,
-            next_state=f"{t}: terminate client: start",
+            next_state=f"{t}: stop MirrorMaker 2: start" if role == "secondary" else f"{t}: terminate client: start",
             comment="Deletion takes minutes: start it first if MSK allows it now; the rest goes meanwhile.",
         ),
+        **(stop_mirrormaker_states(role, f"{t}: terminate client: start") if role == "secondary" else {}),
         **poll_loop(
             f"{t}: terminate client",
             task("ClientTerminateFunction", role=role, parameters=SCOPE),
@@ -777,7 +940,7 @@ def build() -> dict[str, Any]:
     }
     return {
         "Comment": (
-            "msk-pair: two Amazon MSK clusters in two regions, peered, ready for MirrorMaker 2. "
+            "msk-pair: two Amazon MSK clusters in two regions, peered, MirrorMaker 2 replicating primary -> secondary. "
             "Any failure tears down everything tagged with the deployment, in both regions."
         ),
         "StartAt": "Validate input",

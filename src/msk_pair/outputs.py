@@ -2,12 +2,15 @@
 
 Built from a successful execution's output (see the README's "Output"): per
 region the SASL/SCRAM bootstrap string, the SSM Session Manager command for a
-shell on the client machine, where ``client.properties`` is on it; and a
-MirrorMaker 2 ``mm2.properties`` replicating primary -> secondary.
+shell on the client machine, where ``client.properties`` is on it; and
+MirrorMaker 2: the service ``msk-pair-mm2`` that replicates primary -> secondary
+on the secondary client (``replication.engine`` mm2, the default), what proved it
+(the canary, the offset sync), its status command, and its ``mm2.properties``,
+the same rendering the service runs (:mod:`mskpair_core.replication`).
 
 No password is ever written: ``mm2.properties`` reads each cluster's SCRAM
-password through Kafka's ``FileConfigProvider`` from a secrets file that the
-user fills from Secrets Manager on the machine that runs MirrorMaker 2.
+credentials through Kafka's ``FileConfigProvider`` from the secrets file that the
+service's start command wrote on the machine, from Secrets Manager.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from msk_pair.layer import ensure_on_path
 
 ensure_on_path()
 
-from mskpair_core.catalog import DEFAULT_SCRAM_USERNAME  # noqa: E402 - the layer is on sys.path now
+from mskpair_core import replication as rep  # noqa: E402 - the layer is on sys.path now
+from mskpair_core.catalog import DEFAULT_SCRAM_USERNAME, defaults  # noqa: E402
 from mskpair_core.client_machine import CLIENT_PROPERTIES, KAFKA_HOME  # noqa: E402
 
 ROLES = ("primary", "secondary")
-MM2_PROPERTIES = f"{KAFKA_HOME}/config/mm2.properties"
-MM2_SECRETS = f"{KAFKA_HOME}/config/mm2-secrets.properties"
-REPLICATION_FACTOR = 3
+MM2_PROPERTIES = rep.MM2_PROPERTIES
+MM2_SECRETS = rep.MM2_SECRETS
 # Session Manager shells run as ssm-user, whom SSM Agent adds to /etc/sudoers; client.properties
 # (it holds the SCRAM password) is mode 0600 root: read it with sudo. Source: "Turn on or turn off
 # ssm-user account administrative permissions", AWS Systems Manager User Guide,
@@ -51,14 +54,6 @@ def ssm_shell_command(instance_id: str, region: str) -> str:
     return f"aws ssm start-session --target {instance_id} --region {region}"
 
 
-def secret_fetch_command(secret_arn: str, region: str) -> str:
-    """Prints the SCRAM password of one cluster (run it where the secrets file is written, never paste it)."""
-    return (
-        f"aws secretsmanager get-secret-value --secret-id {secret_arn} --region {region} "
-        "--query SecretString --output text | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"password\"])'"
-    )
-
-
 def region_outputs(output: dict[str, Any], role: str) -> dict[str, Any]:
     """One region's connection facts."""
     side = _side(output, role)
@@ -75,76 +70,52 @@ def region_outputs(output: dict[str, Any], role: str) -> dict[str, Any]:
     }
 
 
-def _jaas(username: str, role: str, secrets_file: str) -> str:
-    return (
-        "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{username}" password="${{file:{secrets_file}:{role}.password}}";'
+def mm2_properties(output: dict[str, Any], replication: dict[str, Any] | None = None) -> str:
+    """The ``mm2.properties`` the service runs for this deployment (primary -> secondary), no password in it.
+
+    ``replication`` is the execution input's ``replication`` block (the defaults when absent).
+    """
+    primary, secondary = (_side(output, role) for role in ROLES)
+    return rep.mm2_properties(
+        primary_brokers=primary["bootstrapBrokersSaslScram"],
+        secondary_brokers=secondary["bootstrapBrokersSaslScram"],
+        replication={**defaults()["replication"], **(replication or {})},
+        deployment=str(output.get("deploymentName", "?")),
     )
 
 
-def mm2_properties(output: dict[str, Any], username: str | None = None, secrets_file: str | None = None) -> str:
-    """A MirrorMaker 2 ``mm2.properties`` replicating every topic from primary to secondary.
-
-    Passwords are references (``${file:<secrets_file>:<role>.password}``), never values.
-    """
-    username = username or DEFAULT_SCRAM_USERNAME
-    secrets_file = secrets_file or MM2_SECRETS
-    primary, secondary = (_side(output, role) for role in ROLES)
-    deployment = output.get("deploymentName", "?")
-    lines = [
-        f"# MirrorMaker 2 for msk-pair deployment {deployment}: {primary['region']} (primary) -> "
-        f"{secondary['region']} (secondary).",
-        f"# Run it with: sudo {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
-        f"# No password here: each is read from {secrets_file} (keys primary.password, secondary.password),",
-        "# which you fill from the clusters' Secrets Manager secrets (AmazonMSK_<deployment>):",
-    ]
-    for role, side in zip(ROLES, (primary, secondary), strict=True):
-        lines.append(f"#   {role}.password: secret {side.get('scramSecretArn', '?')} in {side['region']}")
-    lines += [
-        "",
-        "clusters = primary, secondary",
-        f"primary.bootstrap.servers = {primary['bootstrapBrokersSaslScram']}",
-        f"secondary.bootstrap.servers = {secondary['bootstrapBrokersSaslScram']}",
-        "",
-        "primary->secondary.enabled = true",
-        "secondary->primary.enabled = false",
-        "topics = .*",
-        "sync.topic.acls.enabled = false",
-        "",
-        f"replication.factor = {REPLICATION_FACTOR}",
-        f"checkpoints.topic.replication.factor = {REPLICATION_FACTOR}",
-        f"heartbeats.topic.replication.factor = {REPLICATION_FACTOR}",
-        f"offset-syncs.topic.replication.factor = {REPLICATION_FACTOR}",
-        f"offset.storage.replication.factor = {REPLICATION_FACTOR}",
-        f"status.storage.replication.factor = {REPLICATION_FACTOR}",
-        f"config.storage.replication.factor = {REPLICATION_FACTOR}",
-        "",
-        "config.providers = file",
-        "config.providers.file.class = org.apache.kafka.common.config.provider.FileConfigProvider",
-    ]
-    for role in ROLES:
-        lines += [
-            "",
-            f"{role}.security.protocol = SASL_SSL",
-            f"{role}.sasl.mechanism = SCRAM-SHA-512",
-            f"{role}.sasl.jaas.config = {_jaas(username, role, secrets_file)}",
+def replication_lines(output: dict[str, Any], where: str) -> list[str]:
+    """What ``outputs`` says about MirrorMaker 2: the service and its proof, or how to get it."""
+    replication = output.get("replication")
+    if not isinstance(replication, dict):
+        return [
+            "MirrorMaker 2: not running (replication.engine none). Provision again with replication.engine mm2",
+            "  (the default) to run it as the service msk-pair-mm2 on the secondary client, proven by a canary.",
+            f"  {where} writes the configuration that service would run.",
         ]
-    return "\n".join(lines) + "\n"
-
-
-def mm2_secrets_instructions(output: dict[str, Any], secrets_file: str | None = None) -> list[str]:
-    """Shell lines that write the secrets file on the MirrorMaker 2 machine, values straight from Secrets Manager.
-
-    They run in a Session Manager shell (``ssm-user``): the file is root's, mode 0600, written through
-    ``sudo``; each password goes from the AWS CLI through a pipe into ``sudo tee``, never onto a command line.
-    """
-    secrets_file = secrets_file or MM2_SECRETS
-    lines = [f"sudo sh -c 'umask 077; : > {secrets_file}'"]
-    for role in ROLES:
-        side = _side(output, role)
-        arn = side.get("scramSecretArn", "<secret ARN>")
-        fetch = secret_fetch_command(arn, side["region"])
-        lines.append(f'echo "{role}.password=$({fetch})" | sudo tee -a {secrets_file} > /dev/null')
+    service, check = replication.get("service") or {}, replication.get("check") or {}
+    lines = [
+        f"MirrorMaker 2, {replication.get('direction', 'primary -> secondary')}: the service {service.get('name')} "
+        f"on the secondary client {service.get('instanceId')} ({service.get('region')})",
+        f"  canary:             {check.get('seen')} of {check.get('sent')} records replicated, "
+        f"p50 {check.get('p50Ms')} ms, p99 {check.get('p99Ms')} ms",
+    ]
+    sync = replication.get("offsetSync")
+    if sync:
+        lines.append(
+            f"  offset sync:        group {sync['group']} at {sync['primaryOffset']} on the primary, "
+            f"{sync['secondaryOffset']} on the secondary"
+        )
+    topics = replication.get("replicatedTopics") or {}
+    named = ", ".join(f"{a} -> {b}" for a, b in list(topics.items())[:10]) + (" ..." if len(topics) > 10 else "")
+    lines += [
+        f"  replicated topics:  {named or '-'} (new topics arrive as {replication.get('replicatedName')})",
+        f"  status (over SSM):  {service.get('statusCommand')}",
+        f"  configuration:      {service.get('configPath')} on that client (sudo cat it there); {where} writes it",
+        f"  consumer groups:    {replication.get('consumerGroupFailover')}",
+        "  Prometheus:         --prometheus FILE writes a scrape configuration for both clusters' exporters "
+        "(brokers on 11001 and 11002)",
+    ]
     return lines
 
 
@@ -160,7 +131,8 @@ def render_text(output: dict[str, Any], username: str | None = None, mm2_file: s
     """The human-readable summary that ``msk-pair outputs`` prints.
 
     Every command is meant for a Session Manager shell on the client, which runs as ``ssm-user``:
-    what reads ``client.properties`` or the MirrorMaker 2 files runs with ``sudo``.
+    what reads ``client.properties`` or the MirrorMaker 2 files runs with ``sudo``. ``username`` is
+    the input's scramUsername (shown; the scripts read it from the secret).
     """
     deployment = output.get("deploymentName", "?")
     out = [f"Deployment {deployment}", ""]
@@ -170,7 +142,7 @@ def render_text(output: dict[str, Any], username: str | None = None, mm2_file: s
             f"{role} ({r['region']})",
             f"  bootstrap (SASL/SCRAM, port 9096): {r['bootstrapBrokersSaslScram']}",
             f"  cluster:            {r['clusterArn'] or '-'}",
-            f"  SCRAM secret:       {r['scramSecretArn'] or '-'}",
+            f"  SCRAM secret:       {r['scramSecretArn'] or '-'} (user {username or DEFAULT_SCRAM_USERNAME})",
             f"  client shell (SSM): {r['shellCommand'] or '-'}",
             f"  on the client:      {r['clientProperties']}  (SASL_SSL / SCRAM-SHA-512; root-only, it holds "
             f"the password: the shell runs as {SESSION_USER}, so use sudo)",
@@ -181,27 +153,26 @@ def render_text(output: dict[str, Any], username: str | None = None, mm2_file: s
     if peering.get("vpcPeeringConnectionId"):
         status = f" ({peering['status']})" if peering.get("status") else ""
         out += [f"VPC peering: {peering['vpcPeeringConnectionId']}{status}", ""]
-    where = mm2_file or "mm2.properties (msk-pair outputs ... --mm2 FILE writes it)"
-    out += [
-        f"MirrorMaker 2, primary -> secondary: {where}",
-        "  in a shell on the secondary client, put the file in place (paste it, then Ctrl-D):",
-        f"    sudo tee {MM2_PROPERTIES} > /dev/null",
-        "  write the passwords file there, straight from Secrets Manager:",
-        *(f"    {line}" for line in mm2_secrets_instructions(output)),
-        f"  and run: sudo {KAFKA_HOME}/bin/connect-mirror-maker.sh {MM2_PROPERTIES}",
-    ]
+    where = f"--mm2 FILE (here: {mm2_file})" if mm2_file else "--mm2 FILE"
+    out += replication_lines(output, where)
     return "\n".join(out) + "\n"
 
 
 def parse_properties(text: str) -> dict[str, str]:
     """Parse ``key = value`` lines (the subset of Java properties that mm2.properties uses)."""
-    found: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", "!")):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise ValueError(f"not a key=value line: {raw!r}")
-        found[key.strip()] = value.strip()
-    return found
+    return rep.parse_properties(text)
+
+
+def prometheus_config(output: dict[str, Any]) -> str:
+    """The Prometheus scrape configuration of both clusters' open-monitoring exporters (11001, 11002)."""
+    replication = output.get("replication")
+    if isinstance(replication, dict) and replication.get("prometheusScrapeConfig"):
+        return str(replication["prometheusScrapeConfig"])
+    clusters = {
+        role: {
+            "region": _side(output, role)["region"],
+            "bootstrapBrokers": _side(output, role)["bootstrapBrokersSaslScram"],
+        }
+        for role in ROLES
+    }
+    return rep.prometheus_scrape_config(deployment=str(output.get("deploymentName", "?")), clusters=clusters)

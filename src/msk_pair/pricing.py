@@ -20,7 +20,8 @@ Prices are on-demand, USD, us-east-1, x86. Checked 2026-11:
 - MSK, APPROXIMATE (not re-verified against the live page here): kafka.m5.large standard broker
   ~$0.21 per broker-hour in us-east-1; broker storage ~$0.10 per GB-month.
   Source: https://aws.amazon.com/msk/pricing/.
-- EC2, APPROXIMATE (not re-verified here): t3.small on-demand Linux ~$0.0208 per hour in us-east-1.
+- EC2, APPROXIMATE (not re-verified here): t3.small on-demand Linux ~$0.0208 per hour in us-east-1,
+  t3.medium (the default client since the secondary runs MirrorMaker 2) ~$0.0416.
   Source: https://aws.amazon.com/ec2/pricing/on-demand/.
 
 Update the constants when AWS changes its prices; nothing else in the project holds a price.
@@ -47,7 +48,7 @@ MSK_BROKER_HOUR = {"kafka.m5.large": 0.21}
 # MSK broker storage: per GB-month (approximate).
 MSK_STORAGE_GB_MONTH = 0.10
 # EC2 on-demand Linux: per instance-hour (approximate).
-EC2_INSTANCE_HOUR = {"t3.small": 0.0208}
+EC2_INSTANCE_HOUR = {"t3.small": 0.0208, "t3.medium": 0.0416}
 
 # AWS turns monthly prices into hourly ones with 730 hours a month.
 HOURS_PER_MONTH = 730.0

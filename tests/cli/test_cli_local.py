@@ -170,7 +170,12 @@ def test_outputs_print_commands_that_work_in_a_session_manager_shell(provisioned
         ) in printed.stdout
     assert "$BOOTSTRAP" not in printed.stdout
 
-    text = mm2_file.read_text()
+    # MirrorMaker 2 runs as a service: outputs say where and what proved it
+    service = output["replication"]["service"]
+    assert f"the service msk-pair-mm2 on the secondary client {service['instanceId']}" in printed.stdout
+    assert "10 of 10 records replicated" in printed.stdout and service["statusCommand"] in printed.stdout
+
+    text = mm2_file.read_text()  # the same mm2.properties the service runs
     props = parse_properties(text)
     assert props["clusters"] == "primary, secondary"
     assert props["primary.bootstrap.servers"] == output["primary"]["bootstrapBrokersSaslScram"]
@@ -179,9 +184,7 @@ def test_outputs_print_commands_that_work_in_a_session_manager_shell(provisioned
     for role in ("primary", "secondary"):
         assert props[f"{role}.security.protocol"] == "SASL_SSL"
         assert props[f"{role}.sasl.mechanism"] == "SCRAM-SHA-512"
-        assert (
-            f"${{file:/opt/kafka/config/mm2-secrets.properties:{role}.password}}" in props[f"{role}.sasl.jaas.config"]
-        )
+        assert f"${{file:/etc/msk-pair/mm2/secrets.properties:{role}.password}}" in props[f"{role}.sasl.jaas.config"]
     # no password: the only password= values are config-provider references
     assert all(v.startswith("${file:") for v in re.findall(r'password="([^"]*)"', text))
     assert "password=" not in text.replace('password="${file:', "")
@@ -264,6 +267,40 @@ def test_teardown_of_a_deployment_that_never_existed_says_nothing_to_delete(loca
     assert len(_executions()) == before
 
 
+def test_plan_shows_what_a_request_changes_and_start_asks_before_changing_it(provisioned, local, aws_at, tmp_path):
+    """Issue 12: the plan, as `terraform plan` shows one; start asks before changing a live deployment."""
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps(dict(SAMPLE, brokersPerAz=2, brokerStorageGiB=200)))
+    planned = local("plan", str(more))
+    assert planned.returncode == 0, planned.stderr
+    assert f"{DEPLOYMENT} exists" in planned.stdout
+    assert "~ brokersPerAz (primary): 1 -> 2  [in-place: UpdateBrokerCount]" in planned.stdout
+    assert "~ brokerStorageGiB (secondary): 100 -> 200  [in-place: UpdateBrokerStorage]" in planned.stdout
+    assert "Plan: 4 to change in place, 0 to create, 0 needing a replacement." in planned.stdout
+    doc = json.loads(local("plan", str(more), "--json").stdout)
+    assert sorted(doc["inPlace"]) == sorted(
+        f"{f} ({r})" for f in ("brokersPerAz", "brokerStorageGiB") for r in ("primary", "secondary")
+    )
+
+    before = len(_executions())
+    piped = local("start", str(more))  # a change to a live deployment, stdin not a terminal, no --yes
+    assert piped.returncode == 2 and "refusing to change orders-dr without confirmation" in piped.stderr
+    assert len(_executions()) == before
+
+    moved = dict(SAMPLE, primary={"region": "us-east-1", "vpcCidr": "10.1.0.0/16"})
+    replaced = tmp_path / "moved.json"
+    replaced.write_text(json.dumps(moved))
+    planned = local("plan", str(replaced))
+    assert planned.returncode == 1
+    assert "-/+ primary.vpcCidr: 10.0.0.0/16 -> 10.1.0.0/16" in planned.stdout
+    refused = local("start", str(replaced), "--yes")
+    assert refused.returncode == 1 and "cannot be changed in place" in refused.stderr
+    assert len(_executions()) == before  # refused before anything started
+
+    same = local("start", str(SAMPLE_FILE), "--no-follow")  # nothing to change: no question asked
+    assert same.returncode == 0, same.stderr
+
+
 def test_teardown_after_success_leaves_nothing(provisioned, local, aws_at):
     assert provisioned[0].returncode == 0
     result = local("teardown", "--deployment", DEPLOYMENT, "--yes")  # regions from the deployment's last execution
@@ -334,37 +371,3 @@ def test_ctrl_c_in_a_terminal_stops_following_and_says_how_to_resume(paced_serve
         run_cli("teardown", "--deployment", "ctrl-c", "--yes", "--local", "--endpoint-url", paced_server)
     )
     assert "is still running on ctrl-c: let it end first" in busy
-
-
-def test_plan_shows_what_a_request_changes_and_start_asks_before_changing_it(provisioned, local, aws_at, tmp_path):
-    """Issue 12: the plan, as `terraform plan` shows one; start asks before changing a live deployment."""
-    more = tmp_path / "more.json"
-    more.write_text(json.dumps(dict(SAMPLE, brokersPerAz=2, brokerStorageGiB=200)))
-    planned = local("plan", str(more))
-    assert planned.returncode == 0, planned.stderr
-    assert f"{DEPLOYMENT} exists" in planned.stdout
-    assert "~ brokersPerAz (primary): 1 -> 2  [in-place: UpdateBrokerCount]" in planned.stdout
-    assert "~ brokerStorageGiB (secondary): 100 -> 200  [in-place: UpdateBrokerStorage]" in planned.stdout
-    assert "Plan: 4 to change in place, 0 to create, 0 needing a replacement." in planned.stdout
-    doc = json.loads(local("plan", str(more), "--json").stdout)
-    assert sorted(doc["inPlace"]) == sorted(
-        f"{f} ({r})" for f in ("brokersPerAz", "brokerStorageGiB") for r in ("primary", "secondary")
-    )
-
-    before = len(_executions())
-    piped = local("start", str(more))  # a change to a live deployment, stdin not a terminal, no --yes
-    assert piped.returncode == 2 and "refusing to change orders-dr without confirmation" in piped.stderr
-    assert len(_executions()) == before
-
-    moved = dict(SAMPLE, primary={"region": "us-east-1", "vpcCidr": "10.1.0.0/16"})
-    replaced = tmp_path / "moved.json"
-    replaced.write_text(json.dumps(moved))
-    planned = local("plan", str(replaced))
-    assert planned.returncode == 1
-    assert "-/+ primary.vpcCidr: 10.0.0.0/16 -> 10.1.0.0/16" in planned.stdout
-    refused = local("start", str(replaced), "--yes")
-    assert refused.returncode == 1 and "cannot be changed in place" in refused.stderr
-    assert len(_executions()) == before  # refused before anything started
-
-    same = local("start", str(SAMPLE_FILE), "--no-follow")  # nothing to change: no question asked
-    assert same.returncode == 0, same.stderr

@@ -41,46 +41,66 @@ def test_the_layer_is_the_one_source_of_the_client_paths():
     assert outputs.DEFAULT_SCRAM_USERNAME is catalog.DEFAULT_SCRAM_USERNAME
 
 
-def test_mm2_properties_replicates_primary_to_secondary_without_passwords():
-    text = outputs.mm2_properties(OUTPUT, username="kafka-admin")
+REPLICATION = {
+    "engine": "mm2",
+    "direction": "primary -> secondary",
+    "topicNaming": "prefixed",
+    "replicatedTopics": {"msk-pair.canary": "primary.msk-pair.canary"},
+    "replicatedName": "primary.<topic>",
+    "service": {
+        "name": "msk-pair-mm2",
+        "instanceId": "i-0secondary",
+        "region": "us-west-2",
+        "statusCommand": "aws ssm send-command --region us-west-2 --instance-ids i-0secondary ...",
+        "configPath": "/etc/msk-pair/mm2/mm2.properties",
+    },
+    "check": {"sent": 10, "seen": 10, "p50Ms": 1200.0, "p99Ms": 1900.0},
+    "offsetSync": {"group": "msk-pair-canary", "primaryOffset": 10, "secondaryOffset": 10},
+    "consumerGroupFailover": "MirrorMaker 2 writes a consumer group's translated offsets ...",
+    "prometheusScrapeConfig": "scrape_configs:\n  - job_name: msk-pair-orders-dr-jmx\n",
+}
+
+
+def test_mm2_properties_is_the_rendering_the_service_runs():
+    from mskpair_core import replication as rep
+
+    text = outputs.mm2_properties(OUTPUT, {"topics": "orders"})
+    assert text == rep.mm2_properties(
+        primary_brokers=OUTPUT["primary"]["bootstrapBrokersSaslScram"],
+        secondary_brokers=OUTPUT["secondary"]["bootstrapBrokersSaslScram"],
+        replication={**outputs.defaults()["replication"], "topics": "orders"},
+        deployment="orders-dr",
+    )
     props = outputs.parse_properties(text)
-    assert props["clusters"] == "primary, secondary"
-    assert props["primary.bootstrap.servers"] == "b-1.p:9096,b-2.p:9096,b-3.p:9096"
-    assert props["secondary.bootstrap.servers"] == "b-1.s:9096,b-2.s:9096,b-3.s:9096"
-    assert props["primary->secondary.enabled"] == "true"
-    assert props["secondary->primary.enabled"] == "false"
-    assert props["topics"] == ".*"
-    assert props["sync.topic.acls.enabled"] == "false"
-    assert props["replication.factor"] == "3"
-    assert props["config.providers"] == "file"
-    assert props["config.providers.file.class"] == "org.apache.kafka.common.config.provider.FileConfigProvider"
+    assert props["primary->secondary.enabled"] == "true" and props["secondary->primary.enabled"] == "false"
     for role in ("primary", "secondary"):
-        assert props[f"{role}.security.protocol"] == "SASL_SSL"
-        assert props[f"{role}.sasl.mechanism"] == "SCRAM-SHA-512"
-        jaas = props[f"{role}.sasl.jaas.config"]
-        assert jaas.startswith("org.apache.kafka.common.security.scram.ScramLoginModule required")
-        assert 'username="kafka-admin"' in jaas
-        assert f'password="${{file:/opt/kafka/config/mm2-secrets.properties:{role}.password}}";' in jaas
-    # each secret ARN is named, so the user knows what to fetch
-    assert OUTPUT["primary"]["scramSecretArn"] in text and OUTPUT["secondary"]["scramSecretArn"] in text
+        assert (
+            f'password="${{file:/etc/msk-pair/mm2/secrets.properties:{role}.password}}";'
+            in props[f"{role}.sasl.jaas.config"]
+        )
 
 
-def test_default_username_and_render_text():
-    assert 'username="msk-admin"' in outputs.mm2_properties(OUTPUT)
-    text = outputs.render_text(OUTPUT)
+def test_render_text_shows_the_service_and_its_proof():
+    text = outputs.render_text({**OUTPUT, "replication": REPLICATION})
     assert "aws ssm start-session --target i-0primary --region us-east-1" in text
     assert "pcx-1 (active)" in text
-    assert "connect-mirror-maker.sh" in text
-    assert "mm2-secrets.properties" in text
+    assert "the service msk-pair-mm2 on the secondary client i-0secondary (us-west-2)" in text
+    assert "10 of 10 records replicated, p50 1200.0 ms, p99 1900.0 ms" in text
+    assert "group msk-pair-canary at 10 on the primary, 10 on the secondary" in text
+    assert "msk-pair.canary -> primary.msk-pair.canary" in text
+    assert REPLICATION["service"]["statusCommand"] in text
+    assert "(user msk-admin)" in text
 
 
-def test_secrets_instructions_never_hold_a_value():
-    lines = outputs.mm2_secrets_instructions(OUTPUT)
-    assert lines[0] == "sudo sh -c 'umask 077; : > /opt/kafka/config/mm2-secrets.properties'"
-    for line in lines[1:]:
-        # the value goes from the AWS CLI through a pipe into root's file, never onto a command line
-        assert "aws secretsmanager get-secret-value --secret-id arn:" in line
-        assert line.endswith("| sudo tee -a /opt/kafka/config/mm2-secrets.properties > /dev/null")
+def test_render_text_without_replication_says_how_to_get_it():
+    text = outputs.render_text(OUTPUT, mm2_file="mm2.properties")
+    assert "not running (replication.engine none)" in text and "--mm2 FILE (here: mm2.properties)" in text
+
+
+def test_prometheus_config_comes_from_the_output_or_the_bootstrap_strings():
+    assert outputs.prometheus_config({**OUTPUT, "replication": REPLICATION}) == REPLICATION["prometheusScrapeConfig"]
+    scrape = outputs.prometheus_config(OUTPUT)
+    assert '"b-1.p:11001"' in scrape and '"b-3.s:11002"' in scrape
 
 
 def test_what_runs_in_a_session_manager_shell_uses_sudo_and_the_real_bootstrap_string():
@@ -90,8 +110,6 @@ def test_what_runs_in_a_session_manager_shell_uses_sudo_and_the_real_bootstrap_s
         "--command-config /opt/kafka/config/client.properties --list"
     ) in text
     assert "$BOOTSTRAP" not in text
-    assert "sudo /opt/kafka/bin/connect-mirror-maker.sh /opt/kafka/config/mm2.properties" in text
-    assert "sudo tee /opt/kafka/config/mm2.properties" in text
 
 
 def test_an_output_without_clusters_is_refused():

@@ -54,7 +54,7 @@ def test_the_readme_calls_the_cli_one_way():
 def test_the_readme_says_what_a_user_must_know_before_the_first_deployment():
     assert "[docs/state-machine.md](docs/state-machine.md)" in README
     assert "`sam delete` removes the tool, not the clusters" in README
-    assert "about **43 minutes**" in README and "about **20 minutes**" in README  # next to the demo's emulated 6
+    assert "about **49 minutes**" in README and "about **20 minutes**" in README  # next to the demo's emulated 8
     assert "restarting it loses every deployment made on it" in README
     assert "describe-stacks --stack-name msk-pair --region us-east-1" in README
     assert "session-manager-getting-started-ssm-user-permissions.html" in README

@@ -62,7 +62,8 @@ def provision_then_teardown(stack: Stack, deployment: str) -> None:
             raise
         assert desc["status"] == "SUCCEEDED", support.summary(desc)
         output = json.loads(desc["output"])
-        assert support.contract_problems(output, request) == []
+        problems = support.contract_problems(output, request)
+        assert problems == [], problems
 
         # The leftover finder sees what was made (so its empty answer after teardown means something).
         made = support.leftovers(stack.session, deployment, regions)

@@ -479,9 +479,29 @@ REGION_KEYS = frozenset(
         "clientSecurityGroupId",
         "commands",
         "smokeTestPassed",
+        "changes",
     }
 )
 PEERING_KEYS = frozenset({"vpcPeeringConnectionId", "status", "crossRegionCheck"})
+
+
+def replication_problems(section: Any, replication: Mapping[str, Any]) -> list[str]:
+    """What the output's replication section (README: MirrorMaker 2, proven by a canary) gets wrong."""
+    if not isinstance(section, dict):
+        return [f"replication is not an object: {section!r}"]
+    problems = []
+    check = section.get("check") or {}
+    if not check.get("sent") or check.get("seen") != check.get("sent"):
+        problems.append(f"replication.check {check!r}")
+    sync = section.get("offsetSync")
+    if replication.get("syncGroupOffsets", True) and not (sync and sync.get("secondaryOffset") is not None):
+        problems.append(f"replication.offsetSync {sync!r}")
+    service = section.get("service") or {}
+    if service.get("name") != "msk-pair-mm2" or "systemctl status msk-pair-mm2" not in str(
+        service.get("statusCommand")
+    ):
+        problems.append(f"replication.service {service!r}")
+    return problems
 
 
 def contract_problems(output: Any, request: Mapping[str, Any]) -> list[str]:
@@ -489,8 +509,15 @@ def contract_problems(output: Any, request: Mapping[str, Any]) -> list[str]:
     if not isinstance(output, dict):
         return [f"output is not an object: {type(output).__name__}"]
     problems = []
-    if set(output) != {"deploymentName", "primary", "secondary", "peering"}:
+    replication = {**{"engine": "mm2", "syncGroupOffsets": True}, **(request.get("replication") or {})}
+    expected = {"deploymentName", "existedBefore", "primary", "secondary", "peering"}
+    if replication["engine"] == "mm2":
+        expected.add("replication")
+        problems += replication_problems(output.get("replication"), replication)
+    if set(output) != expected:
         problems.append(f"top-level keys {sorted(output)}")
+    if not isinstance(output.get("existedBefore"), bool):
+        problems.append(f"existedBefore {output.get('existedBefore')!r}")
     if output.get("deploymentName") != request["deploymentName"]:
         problems.append(f"deploymentName {output.get('deploymentName')!r}")
     deployment = request["deploymentName"]
@@ -514,6 +541,7 @@ def contract_problems(output: Any, request: Mapping[str, Any]) -> list[str]:
             "clientSecurityGroupId": str(side["clientSecurityGroupId"]).startswith("sg-"),
             "commands": isinstance(side["commands"], dict) and set(side["commands"]) == {"bootstrap", "verify"},
             "smokeTestPassed": side["smokeTestPassed"] is True,
+            "changes": isinstance(side["changes"], dict) and set(side["changes"]) == {"cluster", "clientReplaced"},
         }
         problems += [f"{role}.{key}: {side[key]!r}" for key, ok in checks.items() if not ok]
     peering = output.get("peering") or {}

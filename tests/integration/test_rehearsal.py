@@ -218,18 +218,32 @@ def test_the_output_contract_check_names_what_is_wrong():
             "status": "active",
             "crossRegionCheck": {"primaryReachesSecondary": True, "secondaryReachesPrimary": True},
         },
+        "replication": {
+            "service": {
+                "name": "msk-pair-mm2",
+                "statusCommand": "aws ssm send-command ... systemctl status msk-pair-mm2",
+            },
+            "check": {"sent": 10, "seen": 10, "p50Ms": 31000.0, "p99Ms": 31009.0},
+            "offsetSync": {"group": "msk-pair-canary", "primaryOffset": 10, "secondaryOffset": 10},
+        },
     }
     assert support.contract_problems(good, request) == []
     bad = json.loads(json.dumps(good))
     bad["secondary"]["smokeTestPassed"] = False
     bad["primary"].pop("kmsKeyArn")
     bad["peering"]["crossRegionCheck"]["secondaryReachesPrimary"] = False
+    bad["replication"]["check"]["seen"] = 7
     problems = support.contract_problems(bad, request)
     assert problems == [
+        "replication.check {'sent': 10, 'seen': 7, 'p50Ms': 31000.0, 'p99Ms': 31009.0}",
         "primary keys: missing ['kmsKeyArn'], extra []",
         "secondary.smokeTestPassed: False",
         "peering.crossRegionCheck {'primaryReachesSecondary': True, 'secondaryReachesPrimary': False}",
     ]
+    # replication.engine none: exactly the rest
+    none = {**request, "replication": {"engine": "none"}}
+    assert support.contract_problems({k: v for k, v in good.items() if k != "replication"}, none) == []
+    assert support.contract_problems(good, none) == [f"top-level keys {sorted(good)}"]
 
 
 # -- when the tier runs ------------------------------------------------------------------------------------------

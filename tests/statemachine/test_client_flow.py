@@ -39,8 +39,11 @@ def test_client_is_launched_while_the_cluster_is_creating_and_bootstrapped_witho
         assert "KeyName" not in instance
         assert instance["SubnetId"] in {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
         commands = [c for c in ssm_emulator.sent_commands(region) if out["clientInstanceId"] in c["instanceIds"]]
-        assert len(commands) == 2  # bootstrap; then smoke test and cross-region check in one
-        bootstrap, verify = commands
+        # bootstrap; then smoke test and cross-region check in one; then the replication commands (issue 13)
+        bootstrap, verify = commands[:2]
+        assert [c["comment"].split()[1] for c in commands[2:]] == (
+            ["canary"] if role == "primary" else ["mm2-start", "replication-check"]
+        )
         version = sample["kafkaVersion"].replace(".x", "")
         assert "java-17-amazon-corretto" in bootstrap["script"]
         assert f"kafka_2.13-{version}" in bootstrap["script"] and ".sha512" in bootstrap["script"]

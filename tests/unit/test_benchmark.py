@@ -45,18 +45,20 @@ SMALL = LatencyProfile(
 )
 
 
-def test_provisioning_floor_is_the_slower_of_cluster_and_client_then_one_command():
+def test_provisioning_floor_is_the_slower_of_cluster_and_client_then_the_commands_after_active():
     floor = bench.provisioning_floor(SMALL)
     assert floor["client_chain"] == 1 + 10 + 20 + 5
-    assert floor["after_active"] == 5
+    assert floor["after_active"] == 5 + 2 * 5  # verification, then MM2 start beside the canary, then the check
+    assert floor["replication"] == 2 * 5
     assert floor["peering"] == 5
-    assert floor["total"] == 100 + 5
+    assert floor["total"] == 100 + 15
+    assert bench.provisioning_floor(SMALL, replication=False)["total"] == 100 + 5  # engine none
 
 
 def test_provisioning_floor_follows_the_client_chain_when_it_is_longer():
     slow_client = LatencyProfile.load(None, **{**SMALL.to_dict(), "ssm_registration": 200.0})
     floor = bench.provisioning_floor(slow_client)
-    assert floor["total"] == (1 + 10 + 200 + 5) + 5
+    assert floor["total"] == (1 + 10 + 200 + 5) + 15
 
 
 def test_provisioning_floor_follows_the_peering_when_it_is_longest():
@@ -76,6 +78,7 @@ def test_sequential_baseline_is_everything_in_a_row_twice_then_peering():
     assert base["per_region"] == per_region
     assert base["total"] == 1 + 2 * per_region + 3 + 2  # IAM propagation once, two regions, peering
     assert bench.provisioning_baseline(SMALL, cross_region_checks=2)["total"] == base["total"] + 2 * 5
+    assert bench.provisioning_baseline(SMALL, replication_steps=3)["total"] == base["total"] + 3 * 5
     assert bench.teardown_baseline(SMALL)["total"] == 2 * (7 + 50 + 20)
 
 
@@ -85,7 +88,8 @@ def test_the_issue_profile_gives_the_issue_figures():
     assert profile.cluster_delete == 15 * 60
     assert (profile.instance_start, profile.ssm_registration, profile.ssm_command) == (60, 120, 180)
     assert profile.peering_visible == 30
-    assert bench.provisioning_floor(profile)["total"] == 43 * 60  # cluster 40 + smoke test 3
+    assert bench.provisioning_floor(profile)["total"] == 49 * 60  # cluster 40 + verification 3 + replication 6
+    assert bench.provisioning_floor(profile, replication=False)["total"] == 43 * 60
     assert bench.teardown_floor(profile)["total"] == 20 * 60  # deletion 15 + ENI linger 5
     raw = json.loads((ROOT / "benchmarks" / "latency-profile.json").read_text())
     assert set(raw) - {"_comment"} == set(LatencyProfile().to_dict())  # every field, spelled out
@@ -133,12 +137,12 @@ def test_lambda_gb_seconds_rounds_each_invocation_up_to_the_millisecond():
 
 def test_hourly_run_cost_of_the_sample_deployment():
     cost = pricing.hourly_run_cost(
-        brokers=6, broker_type="kafka.m5.large", storage_gib_per_broker=100, clients=2, client_type="t3.small"
+        brokers=6, broker_type="kafka.m5.large", storage_gib_per_broker=100, clients=2, client_type="t3.medium"
     )
     assert cost.brokers_per_hour == pytest.approx(6 * 0.21)
     assert cost.storage_per_hour == pytest.approx(600 * 0.10 / 730)
-    assert cost.clients_per_hour == pytest.approx(2 * 0.0208)
-    assert cost.total == pytest.approx(1.26 + 600 * 0.10 / 730 + 0.0416)
+    assert cost.clients_per_hour == pytest.approx(2 * 0.0416)
+    assert cost.total == pytest.approx(1.26 + 600 * 0.10 / 730 + 2 * 0.0416)
     unknown = pricing.hourly_run_cost(
         brokers=3, broker_type="kafka.m7g.large", storage_gib_per_broker=1, clients=1, client_type="t3.small"
     )

@@ -149,7 +149,7 @@ def test_choices_catches_and_terminals(drawn):
     rhombus = re.compile(r'\s*(\w+)\{".*"\}')
     mermaid = diagram.render_mermaid(json.loads(ASL_PATH.read_text()))
     assert {m[1] for line in mermaid.splitlines() if (m := rhombus.fullmatch(line))} == {
-        drawn.by_label(name) for name in ("Provision or teardown?", "Roll back?", "Teardown done: why?")
+        drawn.by_label(name) for name in ("Provision or teardown?", "Roll back?", "Teardown done: why?", "Replicate?")
     }
     assert re.search(r'\w+\(\["Teardown complete"\]\)', mermaid)
     assert re.search(r'\w+\(\["Fail with original error"\]\)', mermaid)

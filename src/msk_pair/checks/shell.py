@@ -36,6 +36,16 @@ SAMPLES: dict[str, Any] = {
     "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-2",
     "bootstrap_brokers": ",".join(_BROKERS.format(n=n, d="ordersdr", region="us-east-1") for n in (1, 2, 3)),
     "peer_bootstrap_brokers": ",".join(_BROKERS.format(n=n, d="ordersdr", region="us-west-2") for n in (1, 2, 3)),
+    # mskpair_core.replication's scripts (MirrorMaker 2 on the secondary client, the canary on the primary)
+    "execution": "run-0123456789ab",
+    "deployment": DEPLOYMENT,
+    "primary_brokers": ",".join(_BROKERS.format(n=n, d="ordersdr", region="us-east-1") for n in (1, 2, 3)),
+    "secondary_brokers": ",".join(_BROKERS.format(n=n, d="ordersdr", region="us-west-2") for n in (1, 2, 3)),
+    "primary_secret_arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT_ID}:secret:AmazonMSK_{DEPLOYMENT}-AbCdEf",
+    "primary_region": "us-east-1",
+    "secondary_secret_arn": f"arn:aws:secretsmanager:us-west-2:{ACCOUNT_ID}:secret:AmazonMSK_{DEPLOYMENT}-GhIjKl",
+    "secondary_region": "us-west-2",
+    "replication": {"engine": "mm2", "topics": r"orders\..*", "groups": ".*", "topicNaming": "prefixed"},
 }
 
 

@@ -5,7 +5,7 @@
     msk-pair status orders-dr                          # where a deployment is: steps running now, failed step,
                                                        #   rollback, what exists (or an EXECUTION_ARN)
     msk-pair list                                      # the deployments in the account, found by tag
-    msk-pair outputs --deployment orders-dr [--mm2 F]  # bootstrap strings, SSM shell, mm2.properties
+    msk-pair outputs --deployment orders-dr [--mm2 F]  # bootstrap strings, SSM shell, MirrorMaker 2
     msk-pair teardown --deployment orders-dr           # show what is tagged with it, ask, delete it
 
 Real AWS: the usual settings (AWS_PROFILE or --aws-profile; the region from --region, AWS_REGION,
@@ -160,10 +160,15 @@ def parser() -> Parser:
     _target_options(td)
     td.set_defaults(func="cmd_teardown")
 
-    outp = _sub(sub, "outputs", p, help="bootstrap strings, SSM shell commands, mm2.properties of a deployment")
+    outp = _sub(sub, "outputs", p, help="bootstrap strings, SSM shell commands, MirrorMaker 2 of a deployment")
     outp.add_argument("execution_arn", nargs="?")
     outp.add_argument("--deployment", help="the latest successful provisioning of this deployment")
-    outp.add_argument("--mm2", metavar="FILE", help="write MirrorMaker 2 mm2.properties (primary -> secondary) here")
+    outp.add_argument(
+        "--mm2", metavar="FILE", help="write the mm2.properties the MirrorMaker 2 service runs (no password) here"
+    )
+    outp.add_argument(
+        "--prometheus", metavar="FILE", help="write a Prometheus scrape configuration of both clusters' exporters"
+    )
     outp.add_argument("--json", action="store_true", help="print the execution output as JSON")
     _target_options(outp)
     outp.set_defaults(func="cmd_outputs")

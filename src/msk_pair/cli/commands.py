@@ -404,18 +404,23 @@ def cmd_outputs(args: argparse.Namespace) -> int:
             text = json.dumps(output, indent=2) + "\n"
         else:
             text = outputs_mod.render_text(output, username=request.get("scramUsername"), mm2_file=args.mm2)
-        mm2 = outputs_mod.mm2_properties(output, username=request.get("scramUsername"))
+        files = {
+            "--mm2": (args.mm2, outputs_mod.mm2_properties(output, request.get("replication"))),
+            "--prometheus": (getattr(args, "prometheus", None), outputs_mod.prometheus_config(output)),
+        }
     except outputs_mod.OutputError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
-    if args.mm2:
-        try:
-            Path(args.mm2).write_text(mm2)
-        except OSError as exc:
-            raise CliError(f"cannot write --mm2 {args.mm2}: {exc.strerror or exc}") from None
+    for option, (path, content) in files.items():
+        if path:
+            try:
+                Path(path).write_text(content)
+            except OSError as exc:
+                raise CliError(f"cannot write {option} {path}: {exc.strerror or exc}") from None
     print(f"execution {desc['executionArn']}\n", file=sys.stderr)
     sys.stdout.write(safe_text(text, getattr(sys.stdout, "encoding", None)))
-    if args.mm2:
-        _out(f"\nwrote {args.mm2}")
+    for path, _content in files.values():
+        if path:
+            _out(f"\nwrote {path}")
     return EXIT_OK
 
 

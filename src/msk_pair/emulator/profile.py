@@ -37,6 +37,10 @@ class LatencyProfile:
     # how long from acceptance to active.
     peering_visible: float = 30.0
     peering_activate: float = 10.0
+    # MirrorMaker 2 (emulator/kafka.py): from systemctl start to replicating (JVM, connectors, first
+    # metadata), and how long a record takes from the source log to the target log once replicating.
+    mm2_start: float = 30.0
+    mm2_replication_delay: float = 1.0
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> LatencyProfile:
@@ -67,6 +71,8 @@ FAST = LatencyProfile(
     ssm_command=60.0,
     peering_visible=20.0,
     peering_activate=10.0,
+    mm2_start=10.0,
+    mm2_replication_delay=1.0,
 )
 """What the test suite uses: short emulated durations mean fewer Wait polls per run."""
 

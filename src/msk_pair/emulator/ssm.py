@@ -38,6 +38,12 @@ Rules:
    saying why, and the stdout of the ``echo`` lines before the failing line (no success marker after it).
    The verdict is taken at the first read after the finish and kept. This applies while the MSK emulator
    is installed (without it there are no emulated brokers to resolve); :func:`set_check_network` forces it.
+8. Kafka: a script that runs Kafka's clients beyond ``kafka-topics.sh`` (producer, consumer, consumer
+   groups) or the MirrorMaker 2 service is run by :mod:`msk_pair.emulator.kafka` on its model of the clusters
+   and machines (network path and SCRAM credentials included), from the moment the invocation leaves
+   ``Pending``; its status, exit code, stdout and stderr are that run's, judged at the first read after the
+   finish. Any other script that ends ``Success`` is shown to it too, so that it learns the files the
+   client's bootstrap wrote (``client.properties`` and whose secret it holds).
 
 The AL2023 public parameter ``/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64``
 needs nothing here: moto serves it in every region and its AMI is one that RunInstances accepts.
@@ -63,7 +69,7 @@ from moto.ssm.exceptions import SSMException
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from msk_pair.emulator import clock, msk, network_path, profile, strict_ec2
+from msk_pair.emulator import clock, kafka, msk, network_path, profile, strict_ec2
 from msk_pair.emulator.patching import PatchSet
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
@@ -107,11 +113,12 @@ _state = _fresh_state()
 
 
 def reset() -> None:
-    """Forget every sent command and test hook (install() does this too)."""
+    """Forget every sent command and test hook (install() does this too), and the Kafka model."""
     global _state
     with _lock:
         _state = _fresh_state()
     network_path.reset()
+    kafka.reset()
 
 
 def fail_next_command(match: str = "", stderr: str = "emulated failure", exit_code: int = 1) -> None:
@@ -364,6 +371,10 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
         "region": self.region_name,
         "check_network": check_network,
         "network": {},  # instance id -> network_path.ScriptOutcome | None, taken when first read done
+        "kafka": kafka.handles(script),  # rule 8
+        "kafka_outcome": {},  # instance id -> kafka.Outcome, taken when first read done
+        "kafka_lock": threading.Lock(),  # one run per invocation, however many threads read it at once
+        "observed": set(),  # instances whose Success was shown to the Kafka model
     }
     return command
 
@@ -385,16 +396,42 @@ def _network_outcome(command: Command, instance_id: str) -> network_path.ScriptO
         return emu["network"].setdefault(instance_id, outcome)
 
 
+def _kafka_outcome(command: Command, instance_id: str) -> kafka.Outcome:
+    """Rule 8: the script run on the Kafka model, once, when first read done."""
+    emu = command.__dict__[_EMU]
+    with emu["kafka_lock"]:
+        if instance_id not in emu["kafka_outcome"]:
+            started = emu["sent_at"] + emu["duration"] * PENDING_FRACTION
+            emu["kafka_outcome"][instance_id] = kafka.run_script(
+                emu["account"], emu["region"], instance_id, emu["script"], started
+            )
+        return emu["kafka_outcome"][instance_id]
+
+
+def _observe(command: Command, instance_id: str) -> None:
+    emu = command.__dict__[_EMU]
+    with _lock:
+        if instance_id in emu["observed"]:
+            return
+        emu["observed"].add(instance_id)
+    kafka.observe_success(emu["account"], emu["region"], instance_id, emu["script"])
+
+
 def _ending(command: Command, instance_id: str | None) -> tuple[str, int, str, str]:
     """(status, exit code, stdout, stderr) of a finished invocation."""
     emu = command.__dict__[_EMU]
     rule: _FailRule | None = emu["fail"]
     if rule is not None:
         return "Failed", rule.exit_code, "", rule.stderr
+    if emu["kafka"] and instance_id:
+        ran = _kafka_outcome(command, instance_id)
+        return ran.status, ran.exit_code, ran.stdout, ran.stderr
     outcome = _network_outcome(command, instance_id) if instance_id else None
     if outcome is not None and not outcome.ok:
         before = "\n".join(emu["script"].splitlines()[: outcome.failed_line])
         return "Failed", outcome.exit_code, _echo_output(before), outcome.stderr
+    if instance_id:
+        _observe(command, instance_id)
     return "Success", 0, emu["stdout"], ""
 
 

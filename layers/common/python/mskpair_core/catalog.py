@@ -200,13 +200,29 @@ ON_FAILURE_CHOICES: tuple[str, ...] = ("ROLLBACK", "RETAIN")
 
 DEFAULT_BROKERS_PER_AZ = 1
 DEFAULT_BROKER_STORAGE_GIB = 100
-DEFAULT_CLIENT_INSTANCE_TYPE = "t3.small"
+# t3.medium (2 vCPU, 4 GiB): the secondary client runs MirrorMaker 2, a JVM whose heap the service sizes
+# from the machine's memory (MM2_HEAP_FRACTION); t3.small's 2 GiB leave too little next to the OS and the
+# Kafka command line tools. Amazon EC2 instance types, "General purpose: T3" (t3.small 2 GiB, t3.medium 4 GiB),
+# https://aws.amazon.com/ec2/instance-types/t3/
+DEFAULT_CLIENT_INSTANCE_TYPE = "t3.medium"
 DEFAULT_SCRAM_USERNAME = "msk-admin"
 DEFAULT_ON_FAILURE = "ROLLBACK"
 DEFAULT_MODE = "provision"
 DEFAULT_POLL_SECONDS = 60
 DEFAULT_CLUSTER_TIMEOUT_MINUTES = 120
 DEFAULT_CLIENT_TIMEOUT_MINUTES = 30  # the client coming online in SSM, and each SSM command
+
+# --- Replication (MirrorMaker 2, primary -> secondary) -------------------------------
+REPLICATION_ENGINES: tuple[str, ...] = ("mm2", "none")
+TOPIC_NAMINGS: tuple[str, ...] = ("prefixed", "identical")
+DEFAULT_REPLICATION_ENGINE = "mm2"
+DEFAULT_REPLICATION_TOPICS = ".*"  # MirrorSourceConfig ``topics``: comma-separated topic names and regexes
+DEFAULT_REPLICATION_GROUPS = ".*"  # MirrorCheckpointConfig ``groups``
+DEFAULT_TOPIC_NAMING = "prefixed"  # DefaultReplicationPolicy: <source alias>.<topic>
+DEFAULT_SYNC_GROUP_OFFSETS = True
+# Instance sizes with at most 2 GiB of memory (t2/t3/t3a/t4g nano, micro and small; Amazon EC2 instance
+# types pages): too small for MirrorMaker 2 next to the OS, refused when the engine is mm2.
+SMALL_INSTANCE_SIZES: tuple[str, ...] = ("nano", "micro", "small")
 
 
 def defaults() -> dict[str, Any]:
@@ -225,4 +241,11 @@ def defaults() -> dict[str, Any]:
             "clientTimeoutMinutes": DEFAULT_CLIENT_TIMEOUT_MINUTES,
         },
         "mode": DEFAULT_MODE,
+        "replication": {
+            "engine": DEFAULT_REPLICATION_ENGINE,
+            "topics": DEFAULT_REPLICATION_TOPICS,
+            "groups": DEFAULT_REPLICATION_GROUPS,
+            "topicNaming": DEFAULT_TOPIC_NAMING,
+            "syncGroupOffsets": DEFAULT_SYNC_GROUP_OFFSETS,
+        },
     }

@@ -609,7 +609,9 @@ def _tail(text: str, limit: int = OUTPUT_TAIL_CHARS) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
-def command_status(*, region: str, command_id: str, instance_id: str) -> dict[str, Any]:
+def command_status(
+    *, region: str, command_id: str, instance_id: str, output_chars: int = OUTPUT_TAIL_CHARS
+) -> dict[str, Any]:
     """The state of one command on one instance, for a Wait + check loop.
 
     Returns ``{"status", "done", "succeeded", "responseCode", "output", "error"}`` where ``status`` is
@@ -627,7 +629,7 @@ def command_status(*, region: str, command_id: str, instance_id: str) -> dict[st
         "done": status in COMMAND_DONE,
         "succeeded": status == "Success",
         "responseCode": inv.get("ResponseCode", -1),
-        "output": _tail(inv.get("StandardOutputContent", "")),
+        "output": _tail(inv.get("StandardOutputContent", ""), output_chars),
         "error": _tail(inv.get("StandardErrorContent", "")),
     }
 

@@ -74,6 +74,47 @@ class TimingInput(_Strict):
     )
 
 
+class ReplicationInput(_Strict):
+    """MirrorMaker 2 from the primary to the secondary, run as a service on the secondary client."""
+
+    engine: Literal["mm2", "none"] = catalog.DEFAULT_REPLICATION_ENGINE
+    topics: str = Field(catalog.DEFAULT_REPLICATION_TOPICS, min_length=1, max_length=1000)
+    groups: str = Field(catalog.DEFAULT_REPLICATION_GROUPS, min_length=1, max_length=1000)
+    topicNaming: Literal["prefixed", "identical"] = catalog.DEFAULT_TOPIC_NAMING
+    syncGroupOffsets: bool = catalog.DEFAULT_SYNC_GROUP_OFFSETS
+
+    @field_validator("topics", "groups")
+    @classmethod
+    def _regex_list(cls, value: str) -> str:
+        problem = regex_list_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def regex_list_problem(value: str) -> str | None:
+    """Why ``value`` cannot be MirrorMaker 2's ``topics``/``groups`` (a comma-separated list of Java regexes), or None.
+
+    MM2 splits the list on commas (ConfigDef.Type.LIST) and compiles each entry as a Java regex; Python's
+    ``re`` accepts the same for the usual patterns. Refused as well: line breaks (the value is one line of
+    mm2.properties) and ``${`` (Kafka resolves ``${provider:path:key}`` in configuration values through the
+    config providers: a value must not read files on the machine).
+    """
+    if any(c in value for c in "\r\n\0"):
+        return "must be one line (no line breaks)"
+    if "${" in value:
+        return "must not contain '${' (Kafka would read it as a config provider reference)"
+    for entry in value.split(","):
+        pattern = entry.strip()
+        if not pattern:
+            return f"has an empty entry in the comma-separated list (got {_show(value)})"
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"{_show(pattern)} is not a valid regex ({exc})"
+    return None
+
+
 class RequestInput(_Strict):
     deploymentName: str
     primary: RegionInput
@@ -91,6 +132,7 @@ class RequestInput(_Strict):
     onFailure: Literal["ROLLBACK", "RETAIN"] = "ROLLBACK"
     timing: TimingInput = Field(default_factory=TimingInput)
     mode: Literal["provision", "teardown"] = "provision"
+    replication: ReplicationInput = Field(default_factory=ReplicationInput)
 
     @field_validator("deploymentName")
     @classmethod
@@ -127,6 +169,7 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
     ("primary",): RegionInput,
     ("secondary",): RegionInput,
     ("timing",): TimingInput,
+    ("replication",): ReplicationInput,
 }
 
 
@@ -154,6 +197,7 @@ def validate_request(event: dict, *, az_lookup: AzLookup, versions_lookup: Versi
     if provision:
         _check_cidrs(request, problems)
         version_ok = _check_catalog(request, problems)
+        _check_replication(request, problems)
     _check_history_budget(request, problems)
 
     for role in ("primary", "secondary"):
@@ -344,6 +388,19 @@ def _check_catalog(request: RequestInput, problems: list[str]) -> bool:
     return version_ok
 
 
+def _check_replication(request: RequestInput, problems: list[str]) -> None:
+    """MirrorMaker 2 runs on the secondary client: refuse a client type too small for its JVM."""
+    if request.replication.engine != "mm2":
+        return
+    size = request.clientInstanceType.rsplit(".", 1)[-1]
+    if size in catalog.SMALL_INSTANCE_SIZES:
+        problems.append(
+            f"clientInstanceType: {request.clientInstanceType} has at most 2 GiB of memory, too little for "
+            f"MirrorMaker 2 on the secondary client (replication.engine 'mm2'): use at least "
+            f"{catalog.DEFAULT_CLIENT_INSTANCE_TYPE}, or replication.engine 'none'"
+        )
+
+
 # --- error formatting ----------------------------------------------------------------
 
 _MESSAGES = {
@@ -353,6 +410,7 @@ _MESSAGES = {
     "model_type": "must be an object",
     "model_attributes_type": "must be an object",
     "dict_type": "must be an object",
+    "bool_type": "must be true or false",
 }
 
 
