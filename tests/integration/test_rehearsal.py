@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 
 import boto3
 import pytest
@@ -67,15 +68,30 @@ def test_full_scenario_on_the_emulator_and_the_finder_ignores_what_is_only_liste
     assert support.leftovers(stack.session, deployment, ["us-east-1", "us-west-2"]) == {}
 
 
-def test_a_provisioning_past_its_bound_is_stopped_and_still_torn_down(emu):
+def test_a_provisioning_past_its_bound_is_stopped_and_still_torn_down(emu, monkeypatch):
     """The most expensive path to get wrong: the provisioning times out. It is stopped, its in-flight
-    Lambdas end (the Stack's sleep of ``in_flight``), the teardown in ``finally`` runs and leaves nothing."""
-    # Stopped wherever it is after 1.5 real seconds (a whole provisioning takes several): any point must do.
-    # Not at 0: moto's engine cannot stop an execution in its first milliseconds (its environment is unset).
+    Lambdas end (the Stack's sleep of ``in_flight``), the teardown in ``finally`` runs and leaves nothing.
+
+    The provisioning is held in ``Primary: launch client`` (its Lambda in flight) until the bound has passed
+    and it was stopped: it cannot end first however fast the machine is (it once did, in under 1.5 s), and
+    the held Lambda ends after the stop, as an in-flight Lambda does on AWS, making a client machine that
+    the teardown must still find."""
+    stopped = threading.Event()
+    real_before = emu.faults.before
+
+    def before(function, payload):
+        if function == "ClientLaunchFunction" and payload.get("role") == "primary":
+            assert stopped.wait(60), "the provisioning was not stopped"
+        real_before(function, payload)
+
+    monkeypatch.setattr(emu.faults, "before", before)
     stack = emulated(emu, dataclasses.replace(REHEARSAL_TIMEOUTS, provision=1.5))
+    # released once StopExecution has been answered (moto, unlike AWS, says ABORTED only when the task returns)
+    stack.session._session.register("after-call.sfn.StopExecution", lambda **_: stopped.set())
     deployment = support.unique_deployment_name()
     with pytest.raises(support.ExecutionTimeout):
         scenarios.provision_then_teardown(stack, deployment)
+    assert stopped.is_set()
     sfn = stack.client("stepfunctions")
     runs = {
         e["name"].split("-")[2]: e["status"]
@@ -203,9 +219,11 @@ def test_the_output_contract_check_names_what_is_wrong():
         "clientSecurityGroupId": "sg-1",
         "commands": {"bootstrap": "c1", "verify": "c2"},
         "smokeTestPassed": True,
+        "changes": {"cluster": [], "clientReplaced": False},
     }
     good = {
         "deploymentName": "it-0",
+        "existedBefore": False,
         "primary": side,
         "secondary": {
             **side,
@@ -233,9 +251,12 @@ def test_the_output_contract_check_names_what_is_wrong():
     bad["primary"].pop("kmsKeyArn")
     bad["peering"]["crossRegionCheck"]["secondaryReachesPrimary"] = False
     bad["replication"]["check"]["seen"] = 7
+    bad["existedBefore"] = "no"
+    bad["primary"]["changes"] = []
     problems = support.contract_problems(bad, request)
     assert problems == [
         "replication.check {'sent': 10, 'seen': 7, 'p50Ms': 31000.0, 'p99Ms': 31009.0}",
+        "existedBefore 'no'",
         "primary keys: missing ['kmsKeyArn'], extra []",
         "secondary.smokeTestPassed: False",
         "peering.crossRegionCheck {'primaryReachesSecondary': True, 'secondaryReachesPrimary': False}",
