@@ -100,6 +100,22 @@ def render_definition(template: dict[str, Any], root: Path, region: str = DEFAUL
 
 
 # -- Lambda in-process ----------------------------------------------------------------
+class BranchStopped(RuntimeError):
+    """A Task of a Parallel branch that Step Functions has stopped tried to invoke its Lambda."""
+
+
+@dataclass
+class InFlight:
+    """A Lambda invocation that has not ended yet."""
+
+    ends: float  # the emulated time by which Lambda ends it at the latest (start + the function's Timeout)
+    branch: Any = None  # the ASL environment of the Task that invoked it (None: invoked from outside the ASL)
+
+    def orphaned(self) -> bool:
+        """Invoked by a branch that has since been stopped (its Parallel failed, or the execution was stopped)."""
+        return self.branch is not None and not self.branch.is_running()
+
+
 class LambdaRuntime:
     """Runs the template's functions in-process when moto's Lambda is invoked."""
 
@@ -110,7 +126,7 @@ class LambdaRuntime:
         self._modules: dict[Path, ModuleType] = {}
         self._lock = threading.Lock()
         self.invocations: list[dict[str, Any]] = []
-        self._in_flight: dict[str, float] = {}  # request id -> emulated time by which Lambda ends it
+        self._in_flight: dict[str, InFlight] = {}
         self._settled = threading.Condition()
 
     def _module(self, code_uri: Path) -> ModuleType:
@@ -151,7 +167,7 @@ class LambdaRuntime:
         self.invocations.append(record)
         started = time.perf_counter()
         with self._settled:
-            self._in_flight[request_id] = clock_mod.now() + spec.timeout
+            self._in_flight[request_id] = InFlight(ends=clock_mod.now() + spec.timeout)
         try:
             with faults_mod.running(logical_id, payload):
                 self.faults.before(logical_id, payload)
@@ -182,14 +198,53 @@ class LambdaRuntime:
         timeout. A Wait of N seconds therefore outlasts every invocation that started
         more than its timeout before the Wait ends: the emulator must not let the
         state after the Wait overtake them in real time.
+
+        An invocation of a stopped branch (:meth:`InFlight.orphaned`) began, on AWS, before
+        the branch was stopped, so before any Wait that follows the failure: it is waited for
+        whatever its own thread's emulated time says (each branch keeps its own clock, and a
+        sibling can be ahead of the state that failed). The rollback's Wait being at least every
+        function's Timeout is what makes this true on AWS (tests/unit/test_template_ties.py).
         """
         deadline = time.monotonic() + real_timeout
         with self._settled:
-            while any(ends <= until for ends in self._in_flight.values()):
+            while any(f.ends <= until or f.orphaned() for f in self._in_flight.values()):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError("in-flight Lambda invocations did not finish")
                 self._settled.wait(left)
+
+    @contextmanager
+    def task_invocation(self, branch: Any, function_name: str) -> Iterator[None]:
+        """A Task state's Lambda invocation, from the moment the Task decides to invoke until it has the answer.
+
+        Step Functions schedules no Task in a branch it has stopped ("When a branch fails, the Parallel
+        state fails and all other branches are stopped", Step Functions developer guide, Parallel
+        workflow state; "the Parallel state ... stops all branches"). moto's engine checks that a
+        branch runs only between states, so a sibling that passed that check while another branch
+        failed could still invoke its Lambda after the rollback had looked for what it makes (the
+        peering left behind in issue 16.3). The check and the registration here, and the stop
+        (:meth:`stop_branch`), hold the same lock: a Task either registered before its branch was
+        stopped (then the rollback's Wait waits for it) or it does not invoke at all.
+        """
+        logical_id = self.handles(function_name)
+        timeout = self.specs[logical_id].timeout if logical_id else 3.0
+        key = str(uuid.uuid4())
+        with self._settled:
+            if not branch.is_running():
+                raise BranchStopped(f"{logical_id or function_name}: its branch was stopped before the Task invoked it")
+            self._in_flight[key] = InFlight(ends=clock_mod.now() + timeout, branch=branch)
+        try:
+            yield
+        finally:
+            with self._settled:
+                self._in_flight.pop(key, None)
+                self._settled.notify_all()
+
+    def stop_branch(self, stop: Callable[[], None]) -> None:
+        """Stop a Parallel branch (moto's ``BranchWorker.stop``) atomically with respect to :meth:`task_invocation`."""
+        with self._settled:
+            stop()
+            self._settled.notify_all()
 
 
 # -- the emulator ---------------------------------------------------------------------
@@ -386,6 +441,24 @@ class Emulator:
             return json.dumps(result).encode()
 
         self._patch(LambdaBackend, "invoke", invoke)
+
+        # A Task's Lambda invocation and a Parallel's stop of its branches exclude each other
+        # (LambdaRuntime.task_invocation): both of moto's Lambda task kinds call this function.
+        from moto.stepfunctions.parser.asl.component.state.exec.state_parallel.branch_worker import BranchWorker
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+        integration = lambda_eval_utils.execute_lambda_function_integration
+        branch_stop = BranchWorker.stop
+
+        def execute_lambda_function_integration(env: Any, parameters: dict, region: str, state_credentials: Any):
+            with runtime.task_invocation(env, str(parameters.get("FunctionName", ""))):
+                return integration(env=env, parameters=parameters, region=region, state_credentials=state_credentials)
+
+        def stop(worker: Any, stop_date: Any, cause: Any, error: Any) -> None:
+            runtime.stop_branch(lambda: branch_stop(worker, stop_date=stop_date, cause=cause, error=error))
+
+        self._patch(lambda_eval_utils, "execute_lambda_function_integration", execute_lambda_function_integration)
+        self._patch(BranchWorker, "stop", stop)
 
     def _patch_aws_faults(self) -> None:
         """Faults injected at the AWS call (``FaultPlan.add_aws``) answer before moto sees the request."""
