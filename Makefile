@@ -15,7 +15,7 @@ export SAM_CLI_TELEMETRY := 0
 
 NODE_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup demo demo-rollback test unit lint asl validate build bench clean check
+.PHONY: setup demo demo-rollback test unit lint asl validate build bench soak clean check
 
 # What `make demo` needs: the runtime dependencies (boto3, Powertools, moto, rich).
 $(RUNTIME_STAMP): pyproject.toml
@@ -85,6 +85,19 @@ build: setup
 ## the client's scripts (shellcheck). Fails on a finding checks/allowlist.txt does not explain.
 check: setup $(NODE_STAMP)
 	$(BIN)/python -m msk_pair.checks
+
+## A slice of the suite run SOAK_N times in a row, outside `make test`: how a flaky test is measured.
+## Default: every rollback of the fault matrix (issue 16.3), 20 times; e.g. make soak SOAK_N=5 SOAK_K=create
+SOAK_N ?= 20
+SOAK_K ?= refused_call_rolls_back
+soak: setup
+	@log=$$(mktemp); passed=0; \
+	for i in $$(seq $(SOAK_N)); do \
+	  if $(BIN)/pytest -n 2 -q -p no:cacheprovider tests/statemachine/test_fault_matrix.py -k "$(SOAK_K)" >"$$log" 2>&1; \
+	  then passed=$$((passed + 1)); else grep -E '^(FAILED|E )' "$$log" | head -20; fi; \
+	  echo "soak run $$i of $(SOAK_N): $$(tail -1 "$$log")"; \
+	done; rm -f "$$log"; \
+	echo "soak: $$passed of $(SOAK_N) runs passed"; test "$$passed" -eq "$(SOAK_N)"
 
 bench: setup
 	$(BIN)/python scripts/benchmark.py
