@@ -713,9 +713,11 @@ def replication_states() -> dict[str, Any]:
 
 
 # Stopping MirrorMaker 2 is `systemctl disable --now`, seconds once the SSM command is delivered: a fixed
-# bound (5 minutes), not the client timeout, so a courtesy step adds few history events to the worst case.
-MM2_STOP_POLL_SECONDS = 15
-MM2_STOP_MAX_POLLS = 20
+# bound (5 minutes), not the client timeout, so a courtesy step adds few history events to the worst case;
+# polled every 30 s (an SSM command's delivery takes that order of time), not more often: each poll is
+# four state transitions.
+MM2_STOP_POLL_SECONDS = 30
+MM2_STOP_MAX_POLLS = 10
 
 
 def stop_mirrormaker_states(role: str, next_state: str) -> dict[str, Any]:
