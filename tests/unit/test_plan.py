@@ -72,6 +72,18 @@ def test_the_same_request_changes_nothing():
     assert plan.exists is True and changes(plan) == {}
 
 
+def test_the_plan_says_what_a_run_does_to_mirrormaker_2():
+    """No field of the plan holds the replication block (it is rendered on the secondary client), so the
+    plan of an existing deployment says what the run will do to MirrorMaker 2, and nothing for a first run."""
+    assert classify(CONFIG, deployed()).notes == [
+        "replication: MirrorMaker 2's configuration is rendered again on the secondary client; the service "
+        "restarts only if it differs from the running one (the same replication block changes nothing)"
+    ]
+    (off,) = classify(request(replication={"engine": "none"}), deployed()).notes
+    assert "keeps running" in off and "systemctl disable --now msk-pair-mm2" in off
+    assert classify(request(replication={"engine": "none"}), deployed()).to_dict()["notes"] == [off]
+
+
 def test_more_brokers_and_more_storage_are_in_place():
     plan = classify(request(brokersPerAz=2, brokerStorageGiB=200), deployed())
     assert changes(plan) == {

@@ -185,6 +185,7 @@ def render_plan(plan: Any) -> list[str]:
             continue
         arrow = f"{f.deployed} -> {f.requested}" if f.deployed is not None else f"{f.requested}"
         lines.append(f"{CHANGE_MARKS[f.change]:>3} {f.field}{where}: {arrow}  [{f.change}: {f.why}]")
+    lines += [f"  * {note}" for note in plan.notes]
     counts = {kind: sum(1 for f in plan.fields if f.change == kind) for kind in ("in-place", "create", "replace")}
     lines.append(
         f"Plan: {counts['in-place']} to change in place, {counts['create']} to create, "

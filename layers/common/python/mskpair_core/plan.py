@@ -67,6 +67,7 @@ class Plan:
     deployment: str
     exists: bool
     fields: list[Field] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what a run does that no field shows (replication)
 
     @property
     def replacements(self) -> list[Field]:
@@ -83,6 +84,7 @@ class Plan:
             "fields": [asdict(f) for f in self.fields],
             "inPlace": [_label(f) for f in self.in_place],
             "replace": [_label(f) for f in self.replacements],
+            "notes": list(self.notes),
         }
 
     def refusal(self) -> str:
@@ -217,7 +219,22 @@ def classify(config: dict[str, Any], state: dict[str, Any], compatible: dict[str
                 (False, "the SCRAM user is the secret MSK and every client use: a new one is a new secret"),
             )
         )
+    plan.notes.append(replication_note(config))
     return plan
+
+
+def replication_note(config: dict[str, Any]) -> str:
+    """What a run on an existing deployment does to MirrorMaker 2. Its configuration lives on the secondary
+    client (mskpair_core.replication), not in a field the plan reads, so the plan says what the run will do."""
+    if (config.get("replication") or {}).get("engine", "mm2") == "mm2":
+        return (
+            "replication: MirrorMaker 2's configuration is rendered again on the secondary client; the service "
+            "restarts only if it differs from the running one (the same replication block changes nothing)"
+        )
+    return (
+        "replication: engine none requested; a MirrorMaker 2 this deployment already runs keeps running "
+        "(stop it on the secondary client: systemctl disable --now msk-pair-mm2, over SSM) until the teardown"
+    )
 
 
 def _cluster_fields(config: dict[str, Any], made: dict[str, Any], role: str, compatible: list[str]) -> list[Field]:
