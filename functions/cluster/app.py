@@ -1,71 +1,61 @@
 """The MSK cluster of one region (event: ``{"config", "role", "network", "cluster", "scram"}``)."""
 
+from typing import Any
+
 from mskpair_core import cluster
-from mskpair_core.errors import ResourceFailed
-from mskpair_core.observability import task
+from mskpair_core.config import region_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-def _region(event):
-    return event["config"][event["role"]]["region"]
-
-
 @task("create-cluster")
-def create(event, context):
+def create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cluster.ensure_cluster(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
-        region=_region(event),
+        region=region_of(event),
         network=event["network"],
         config=event["config"],
     )
 
 
 @task("cluster-status")
-def status(event, context):
+def status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Both clusters' states in one check (one wait loop for the pair): ACTIVE when both are."""
-    states = {}
-    for role, made in event["clusters"].items():
-        state = cluster.cluster_state(region=event["config"][role]["region"], cluster_arn=made["clusterArn"])
-        if state["state"] == "FAILED":
-            info = state.get("stateInfo") or {}
-            raise ResourceFailed(
-                f"{role} cluster {made['clusterName']} ended FAILED: "
-                f"{info.get('Code', 'unknown')}: {info.get('Message', '')}"
-            )
-        states[role] = state["state"]
-    both = "ACTIVE" if all(s == "ACTIVE" for s in states.values()) else "CREATING"
-    return {"state": both, **states}
+    return cluster.pair_state(clusters=event["clusters"], config=event["config"])
 
 
 @task("associate-secret")
-def associate(event, context):
+def associate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cluster.associate_secret(
-        region=_region(event), cluster_arn=event["cluster"]["clusterArn"], secret_arn=event["scram"]["scramSecretArn"]
+        region=region_of(event), cluster_arn=event["cluster"]["clusterArn"], secret_arn=event["scram"]["scramSecretArn"]
     )
     return {"associated": True}
 
 
 @task("bootstrap-brokers")
-def bootstrap(event, context):
-    brokers = cluster.bootstrap_brokers(region=_region(event), cluster_arn=event["cluster"]["clusterArn"])
+def bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    brokers = cluster.bootstrap_brokers(region=region_of(event), cluster_arn=event["cluster"]["clusterArn"])
     return {"bootstrapBrokersSaslScram": brokers}
 
 
 @task("delete-cluster")
-def delete(event, context):
+def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cluster.delete_cluster(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
+        deployment=event["config"]["deploymentName"],
+        role=event["role"],
+        region=region_of(event),
+        made_by=scope_of(event),
     )
 
 
 @task("update-cluster")
-def update(event, context):
+def update(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One step of the in-place update loop: start the next MSK update the request needs, or report done."""
     return cluster.update_cluster(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
-        region=_region(event),
+        region=region_of(event),
         config=event["config"],
         previous=event.get("previous"),
     )

@@ -1,12 +1,15 @@
 """Create and delete the network of one region (event: ``{"config": ..., "role": "primary"|"secondary"}``)."""
 
+from typing import Any
+
 from mskpair_core import network
-from mskpair_core.observability import task
+from mskpair_core.config import region_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
 @task("create-network")
-def create_network(event, context):
+def create_network(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     role = event["role"]
     region = event["config"][role]
     return network.create_network(
@@ -20,11 +23,10 @@ def create_network(event, context):
 
 
 @task("delete-network")
-def delete_network(event, context):
-    role = event["role"]
+def delete_network(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return network.delete_network(
         deployment=event["config"]["deploymentName"],
-        role=role,
-        region=event["config"][role]["region"],
+        role=event["role"],
+        region=region_of(event),
         made_by=scope_of(event),
     )

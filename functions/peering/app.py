@@ -1,8 +1,11 @@
 """Cross-region VPC peering (event: ``{"config", "network": {"primary", "secondary"}, "peering", "role"}``)."""
 
+from typing import Any
+
 from mskpair_core import peering
 from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
-from mskpair_core.observability import task
+from mskpair_core.config import region_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 PORTS = [KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT]
@@ -10,7 +13,7 @@ OTHER = {"primary": "secondary", "secondary": "primary"}
 
 
 @task("request-peering")
-def request(event, context):
+def request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.request_peering(
         deployment=event["config"]["deploymentName"], primary=net["primary"], secondary=net["secondary"]
@@ -18,7 +21,7 @@ def request(event, context):
 
 
 @task("accept-peering")
-def accept(event, context):
+def accept(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.accept_peering(
         deployment=event["config"]["deploymentName"],
@@ -29,7 +32,7 @@ def accept(event, context):
 
 
 @task("peering-status")
-def status(event, context):
+def status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = peering.peering_status(
         region=event["network"]["secondary"]["region"], peering_id=event["peering"]["vpcPeeringConnectionId"]
     )
@@ -37,7 +40,7 @@ def status(event, context):
 
 
 @task("route-to-peer")
-def route(event, context):
+def route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     role = event["role"]
     net = event["network"]
     return peering.route_and_allow(
@@ -50,11 +53,10 @@ def route(event, context):
 
 
 @task("delete-peering")
-def delete(event, context):
-    config = event["config"]
+def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return peering.delete_peering(
-        deployment=config["deploymentName"],
-        primary_region=config["primary"]["region"],
-        secondary_region=config["secondary"]["region"],
+        deployment=event["config"]["deploymentName"],
+        primary_region=region_of(event, "primary"),
+        secondary_region=region_of(event, "secondary"),
         made_by=scope_of(event),
     )
