@@ -13,8 +13,8 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("create-client-role")
-def create_iam(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-iam-create")
+def client_iam_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = event["config"]
     return cm.ensure_client_iam(
         deployment=config["deploymentName"],
@@ -23,16 +23,16 @@ def create_iam(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("create-client-security-group")
-def create_security_group(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-security-group-create")
+def client_security_group_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     group = cm.ensure_client_security_group(
         deployment=event["config"]["deploymentName"], role=event["role"], network=event["network"]
     )
     return {"securityGroupId": group}
 
 
-@task("launch-client")
-def launch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-launch")
+def client_launch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.launch_client(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -45,13 +45,13 @@ def launch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 @task("client-ssm-status")
-def ssm_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def client_ssm_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     status = cm.client_ssm_status(region=region_of(event), instance_id=event["client"]["instanceId"])
     return {"pingStatus": status["pingStatus"]}
 
 
-@task("bootstrap-client")
-def bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-bootstrap")
+def client_bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.submit_command(
         region=region_of(event),
         instance_id=event["client"]["instanceId"],
@@ -66,8 +66,8 @@ def bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("verify-client")
-def verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-verify")
+def client_verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.submit_command(
         region=region_of(event),
         instance_id=event["client"]["instanceId"],
@@ -79,15 +79,15 @@ def verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("command-status")
-def command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-command-status")
+def client_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.poll_command(
         region=region_of(event), instance_id=event["client"]["instanceId"], command=event["command"], role=event["role"]
     )
 
 
-@task("terminate-client")
-def terminate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-terminate")
+def client_terminate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.terminate_clients(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -96,8 +96,8 @@ def terminate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("delete-client-security-group")
-def delete_security_group(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-security-group-delete")
+def client_security_group_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deleted = cm.delete_client_security_group(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -107,6 +107,6 @@ def delete_security_group(event: dict[str, Any], context: LambdaContext) -> dict
     return {"deleted": deleted}
 
 
-@task("delete-client-role")
-def delete_iam(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("client-iam-delete")
+def client_iam_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"deleted": cm.delete_client_iam(deployment=event["config"]["deploymentName"], made_by=scope_of(event))}

@@ -8,8 +8,8 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("create-cluster")
-def create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("cluster-create")
+def cluster_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cluster.ensure_cluster(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -20,27 +20,27 @@ def create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 @task("cluster-status")
-def status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def cluster_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Both clusters' states in one check (one wait loop for the pair): ACTIVE when both are."""
     return cluster.pair_state(clusters=event["clusters"], config=event["config"])
 
 
-@task("associate-secret")
-def associate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("cluster-associate")
+def cluster_associate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     cluster.associate_secret(
         region=region_of(event), cluster_arn=event["cluster"]["clusterArn"], secret_arn=event["scram"]["scramSecretArn"]
     )
     return {"associated": True}
 
 
-@task("bootstrap-brokers")
-def bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("cluster-bootstrap")
+def cluster_bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     brokers = cluster.bootstrap_brokers(region=region_of(event), cluster_arn=event["cluster"]["clusterArn"])
     return {"bootstrapBrokersSaslScram": brokers}
 
 
-@task("delete-cluster")
-def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("cluster-delete")
+def cluster_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cluster.delete_cluster(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -49,8 +49,8 @@ def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("update-cluster")
-def update(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("cluster-update")
+def cluster_update(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One step of the in-place update loop: start the next MSK update the request needs, or report done."""
     return cluster.update_cluster(
         deployment=event["config"]["deploymentName"],

@@ -8,8 +8,8 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("create-network")
-def create_network(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("network-create")
+def network_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     role = event["role"]
     region = event["config"][role]
     return network.create_network(
@@ -22,8 +22,8 @@ def create_network(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
 
 
-@task("delete-network")
-def delete_network(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("network-delete")
+def network_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return network.delete_network(
         deployment=event["config"]["deploymentName"],
         role=event["role"],

@@ -12,16 +12,16 @@ PORTS = [KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT]
 OTHER = {"primary": "secondary", "secondary": "primary"}
 
 
-@task("request-peering")
-def request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("peering-request")
+def peering_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.request_peering(
         deployment=event["config"]["deploymentName"], primary=net["primary"], secondary=net["secondary"]
     )
 
 
-@task("accept-peering")
-def accept(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("peering-accept")
+def peering_accept(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.accept_peering(
         deployment=event["config"]["deploymentName"],
@@ -32,15 +32,15 @@ def accept(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 @task("peering-status")
-def status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def peering_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = peering.peering_status(
         region=event["network"]["secondary"]["region"], peering_id=event["peering"]["vpcPeeringConnectionId"]
     )
     return {**event["peering"], **result}
 
 
-@task("route-to-peer")
-def route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("peering-route")
+def peering_route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     role = event["role"]
     net = event["network"]
     return peering.route_and_allow(
@@ -52,8 +52,8 @@ def route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("delete-peering")
-def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("peering-delete")
+def peering_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return peering.delete_peering(
         deployment=event["config"]["deploymentName"],
         primary_region=region_of(event, "primary"),

@@ -11,6 +11,6 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.plan import plan_changes
 
 
-@task("plan-changes")
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("changes-plan")
+def changes_plan(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return plan_changes(event["config"])

@@ -13,8 +13,8 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("start-mirrormaker")
-def start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("replication-start")
+def replication_start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config, brokers, scram = event["config"], event["brokers"], event["scram"]
     return rep.submit_command(
         region=region_of(event),
@@ -34,8 +34,8 @@ def start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("send-canary")
-def canary(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("replication-canary")
+def replication_canary(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return rep.submit_command(
         region=region_of(event),
         instance_id=event["client"]["instanceId"],
@@ -45,8 +45,8 @@ def canary(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("check-replication")
-def check(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("replication-check")
+def replication_check(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     replication = event["config"]["replication"]
     return rep.submit_command(
         region=region_of(event),
@@ -64,7 +64,7 @@ def check(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 @task("replication-command-status")
-def command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def replication_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return rep.poll_command(
         region=region_of(event),
         instance_id=event["client"]["instanceId"],
@@ -76,8 +76,8 @@ def command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
 
 
-@task("stop-mirrormaker")
-def stop(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("replication-stop")
+def replication_stop(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return rep.stop_service(
         deployment=event["config"]["deploymentName"],
         region=region_of(event),

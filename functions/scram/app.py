@@ -12,8 +12,8 @@ from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("create-key-and-secret")
-def create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("scram-create")
+def scram_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return scram.ensure_credentials(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -22,8 +22,8 @@ def create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
 
 
-@task("delete-key-and-secret")
-def delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("scram-delete")
+def scram_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return scram.delete_credentials(
         deployment=event["config"]["deploymentName"], region=region_of(event), made_by=scope_of(event)
     )

@@ -15,8 +15,8 @@ from mskpair_core.config import validate_execution
 from mskpair_core.observability import LambdaContext, task
 
 
-@task("validate-input")
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@task("input-validate")
+def input_validate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = validate_execution(
         event["input"], state_machine_arn=event["stateMachineArn"], execution_arn=event["executionArn"]
     )

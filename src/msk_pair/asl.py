@@ -212,7 +212,7 @@ def poll_loop(
 # -- provisioning ------------------------------------------------------------------
 def network_branch(role: str) -> dict[str, Any]:
     name = f"{title(role)}: create network"
-    return {"StartAt": name, "States": {name: task("CreateNetworkFunction", role=role)}}
+    return {"StartAt": name, "States": {name: task("NetworkCreateFunction", role=role)}}
 
 
 PEERING_POLL_SECONDS = 10
@@ -488,7 +488,7 @@ def provisioning_states() -> dict[str, Any]:
     per_region = {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)}
     return {
         "Plan changes": task(
-            "PlanChangesFunction",
+            "ChangesPlanFunction",
             result_path="$.plan",
             next_state="Create networks",
             comment=(
@@ -827,7 +827,7 @@ def teardown_branch(role: str) -> dict[str, Any]:
             timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
             next_state=f"{t}: delete network",
         ),
-        f"{t}: delete network": task("DeleteNetworkFunction", role=role, parameters=SCOPE, in_use_retry=True),
+        f"{t}: delete network": task("NetworkDeleteFunction", role=role, parameters=SCOPE, in_use_retry=True),
     }
     return {"StartAt": f"{t}: start cluster deletion", "States": states}
 
@@ -930,7 +930,7 @@ def teardown_states() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    validate = task("ValidateInputFunction", result_path="$", next_state="Provision or teardown?")
+    validate = task("InputValidateFunction", result_path="$", next_state="Provision or teardown?")
     validate["Parameters"] = {
         "input.$": "$",
         "execution.$": "$$.Execution.Name",
