@@ -110,7 +110,11 @@ def resource_refs(template: dict[str, Any], region: str = STACK_REGION) -> dict[
 
 
 def function_policies(template: dict[str, Any], region: str = STACK_REGION) -> dict[str, list[dict[str, Any]]]:
-    """Each function's inline policy documents, resolved. SAM policy templates are refused (none are used)."""
+    """Each function's policy documents, resolved: its inline ones, and those of the template's managed policies
+    it attaches (``- !Ref <ManagedPolicy>``: SAM adds the ARN to the role's ``ManagedPolicyArns``, "AWS SAM
+    policy templates"/``Policies`` in the AWS SAM Developer Guide). AWS managed policies and SAM policy
+    templates are refused (none are used)."""
+    managed = managed_policies(template, region)
     refs = resource_refs(template, region)
     out: dict[str, list[dict[str, Any]]] = {}
     for logical_id, res in template["Resources"].items():
@@ -118,8 +122,13 @@ def function_policies(template: dict[str, Any], region: str = STACK_REGION) -> d
             continue
         docs = []
         for policy in res["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and set(policy) == {"Ref"} and policy["Ref"] in managed:
+                docs.append(copy.deepcopy(managed[policy["Ref"]][1]))
+                continue
             if not (isinstance(policy, dict) and "Statement" in policy):
-                raise ValueError(f"{logical_id}: only inline policy documents are supported, not {policy!r}")
+                raise ValueError(
+                    f"{logical_id}: only inline documents and the template's managed policies, not {policy!r}"
+                )
             docs.append(resolve(copy.deepcopy(policy), region, refs))
         out[logical_id] = docs
     return out
