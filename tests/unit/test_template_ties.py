@@ -1,5 +1,7 @@
 """What ties template.yaml, the ASL and the handlers together, checked so that a rename or a new step
-cannot leave one of them behind."""
+cannot leave one of them behind: one name per function (logical id, handler, metric step), the handlers'
+typing, and the ASL's ``${...Arn}`` placeholders = the state machine's DefinitionSubstitutions = the
+functions it may invoke = the template's functions."""
 
 from __future__ import annotations
 
@@ -73,3 +75,56 @@ def test_handlers_are_typed_as_powertools_types_them(path: Path) -> None:
         args = [(a.arg, ast.unparse(a.annotation) if a.annotation else None) for a in handler.args.args]
         assert args == [("event", "dict[str, Any]"), ("context", "LambdaContext")], name
         assert handler.returns is not None and ast.unparse(handler.returns) == "dict[str, Any]", name
+
+
+# -- the ASL, its substitutions and the state machine's invoke permission --------------------------
+STATE_MACHINE = TEMPLATE["Resources"]["ProvisionStateMachine"]["Properties"]
+ASL_TEXT = (ROOT / STATE_MACHINE["DefinitionUri"]).read_text()
+
+
+def _placeholders() -> set[str]:
+    return set(re.findall(r"\$\{([^}]+)\}", ASL_TEXT))
+
+
+def _invocable() -> set[str]:
+    """The functions the state machine's role may invoke: lambda:InvokeFunction on ``!GetAtt <Function>.Arn``
+    (or a SAM ``LambdaInvokePolicy`` naming one)."""
+    found: set[str] = set()
+    for policy in STATE_MACHINE["Policies"]:
+        if "LambdaInvokePolicy" in policy:
+            found.add(policy["LambdaInvokePolicy"]["FunctionName"]["Ref"])
+            continue
+        statements = policy["Statement"]
+        for st in statements if isinstance(statements, list) else [statements]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if st["Effect"] != "Allow" or not any(a.lower() in ("lambda:invokefunction", "lambda:*") for a in actions):
+                continue
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            for resource in resources:
+                assert isinstance(resource, dict) and list(resource) == ["Fn::GetAtt"], (
+                    f"not a function ARN: {resource}"
+                )
+                function, attribute = resource["Fn::GetAtt"]
+                assert attribute == "Arn", resource
+                found.add(function)
+    return found
+
+
+def test_every_asl_placeholder_is_a_definition_substitution_and_no_more() -> None:
+    assert _placeholders() == set(STATE_MACHINE["DefinitionSubstitutions"])
+
+
+def test_each_substitution_is_the_arn_of_the_function_it_names() -> None:
+    for key, value in STATE_MACHINE["DefinitionSubstitutions"].items():
+        assert key.endswith("Arn") and value == {"Fn::GetAtt": [key.removesuffix("Arn"), "Arn"]}, (key, value)
+
+
+def test_the_state_machine_may_invoke_exactly_the_functions_its_asl_uses() -> None:
+    """On AWS a missing permission fails the execution at that state; the emulator runs the state machine as the
+    account, so only this test says so before a deployment. One more would be a permission nothing needs."""
+    used = {key.removesuffix("Arn") for key in _placeholders()}
+    assert _invocable() == used
+
+
+def test_every_function_of_the_template_is_a_task_of_the_asl() -> None:
+    assert {key.removesuffix("Arn") for key in _placeholders()} == set(FUNCTIONS)
