@@ -1,5 +1,10 @@
 """CloudFormation, as far as the emulator reads ``template.yaml``: the YAML tags and the intrinsics it needs.
 
+AWS service: AWS CloudFormation and the AWS SAM transform, only as far as reading template.yaml.
+Sources: CloudFormation User Guide, "Intrinsic function reference" and "Pseudo parameters
+  reference"; AWS::IAM::ManagedPolicy return values (Ref is the ARN); AWS SAM Developer Guide,
+  AWS::Serverless::Function Policies (inline documents and managed policy ARNs).
+
 The emulator deploys nothing through CloudFormation; it reads the template for the functions (code,
 handler, environment), their policies, the managed policies it must create in moto, and the state
 machine's definition substitutions. Values are resolved as CloudFormation would for stack
