@@ -8,16 +8,15 @@ import os
 from typing import Any
 
 from mskpair_core import client_machine as cm
-from mskpair_core.config import region_of
+from mskpair_core.event import client_of, region_of, target_of
 from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
 @task("client-iam-create")
 def client_iam_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = event["config"]
     return cm.ensure_client_iam(
-        deployment=config["deploymentName"],
+        deployment=event["config"]["deploymentName"],
         boundary_arn=os.environ["CLIENT_ROLE_BOUNDARY_ARN"],
         regions=[region_of(event, "primary"), region_of(event, "secondary")],
     )
@@ -46,65 +45,42 @@ def client_launch(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 
 @task("client-ssm-status")
 def client_ssm_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    status = cm.client_ssm_status(region=region_of(event), instance_id=event["client"]["instanceId"])
+    status = cm.client_ssm_status(**client_of(event))
     return {"pingStatus": status["pingStatus"]}
 
 
 @task("client-bootstrap")
 def client_bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cm.submit_command(
+    script = cm.bootstrap_script(
+        kafka_version=event["config"]["kafkaVersion"],
         region=region_of(event),
-        instance_id=event["client"]["instanceId"],
-        what="bootstrap",
-        execution=event["execution"],
-        script=cm.bootstrap_script(
-            kafka_version=event["config"]["kafkaVersion"],
-            region=region_of(event),
-            secret_arn=event["scram"]["scramSecretArn"],
-            cluster_arn=event["cluster"]["clusterArn"],
-        ),
+        secret_arn=event["scram"]["scramSecretArn"],
+        cluster_arn=event["cluster"]["clusterArn"],
     )
+    return cm.submit_command(**client_of(event), script=script, what="bootstrap", execution=event["execution"])
 
 
 @task("client-verify")
 def client_verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cm.submit_command(
-        region=region_of(event),
-        instance_id=event["client"]["instanceId"],
-        what="verify",
-        execution=event["execution"],
-        script=cm.verify_script(
-            bootstrap_brokers=event["bootstrapBrokers"], peer_bootstrap_brokers=event["peerBootstrapBrokers"]
-        ),
+    script = cm.verify_script(
+        bootstrap_brokers=event["bootstrapBrokers"], peer_bootstrap_brokers=event["peerBootstrapBrokers"]
     )
+    return cm.submit_command(**client_of(event), script=script, what="verify", execution=event["execution"])
 
 
 @task("client-command-status")
 def client_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cm.poll_command(
-        region=region_of(event), instance_id=event["client"]["instanceId"], command=event["command"], role=event["role"]
-    )
+    return cm.poll_command(**client_of(event), command=event["command"], role=event["role"])
 
 
 @task("client-terminate")
 def client_terminate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cm.terminate_clients(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        made_by=scope_of(event),
-    )
+    return cm.terminate_clients(**target_of(event), made_by=scope_of(event))
 
 
 @task("client-security-group-delete")
 def client_security_group_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deleted = cm.delete_client_security_group(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        made_by=scope_of(event),
-    )
-    return {"deleted": deleted}
+    return {"deleted": cm.delete_client_security_group(**target_of(event), made_by=scope_of(event))}
 
 
 @task("client-iam-delete")

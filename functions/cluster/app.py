@@ -3,20 +3,14 @@
 from typing import Any
 
 from mskpair_core import cluster
-from mskpair_core.config import region_of
+from mskpair_core.event import region_of, target_of
 from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
 @task("cluster-create")
 def cluster_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cluster.ensure_cluster(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        network=event["network"],
-        config=event["config"],
-    )
+    return cluster.ensure_cluster(**target_of(event), network=event["network"], config=event["config"])
 
 
 @task("cluster-status")
@@ -41,21 +35,10 @@ def cluster_bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str
 
 @task("cluster-delete")
 def cluster_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return cluster.delete_cluster(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        made_by=scope_of(event),
-    )
+    return cluster.delete_cluster(**target_of(event), made_by=scope_of(event))
 
 
 @task("cluster-update")
 def cluster_update(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """One step of the in-place update loop: start the next MSK update the request needs, or report done."""
-    return cluster.update_cluster(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        config=event["config"],
-        previous=event.get("previous"),
-    )
+    return cluster.update_cluster(**target_of(event), config=event["config"], previous=event.get("previous"))

@@ -4,7 +4,7 @@ from typing import Any
 
 from mskpair_core import peering
 from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
-from mskpair_core.config import region_of
+from mskpair_core.event import region_of
 from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 

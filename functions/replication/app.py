@@ -8,7 +8,7 @@ the SCRAM passwords from Secrets Manager on the machine: no password is in an ev
 from typing import Any
 
 from mskpair_core import replication as rep
-from mskpair_core.config import region_of
+from mskpair_core.event import client_of, region_of
 from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
@@ -16,58 +16,42 @@ from mskpair_core.tags import scope_of
 @task("replication-start")
 def replication_start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config, brokers, scram = event["config"], event["brokers"], event["scram"]
-    return rep.submit_command(
-        region=region_of(event),
-        instance_id=event["client"]["instanceId"],
-        what="mm2-start",
-        execution=event["execution"],
-        script=rep.start_script(
-            deployment=config["deploymentName"],
-            primary_brokers=brokers["primary"]["bootstrapBrokersSaslScram"],
-            secondary_brokers=brokers["secondary"]["bootstrapBrokersSaslScram"],
-            primary_secret_arn=scram["primary"]["scramSecretArn"],
-            primary_region=region_of(event, "primary"),
-            secondary_secret_arn=scram["secondary"]["scramSecretArn"],
-            secondary_region=region_of(event, "secondary"),
-            replication=config["replication"],
-        ),
+    script = rep.start_script(
+        deployment=config["deploymentName"],
+        primary_brokers=brokers["primary"]["bootstrapBrokersSaslScram"],
+        secondary_brokers=brokers["secondary"]["bootstrapBrokersSaslScram"],
+        primary_secret_arn=scram["primary"]["scramSecretArn"],
+        primary_region=region_of(event, "primary"),
+        secondary_secret_arn=scram["secondary"]["scramSecretArn"],
+        secondary_region=region_of(event, "secondary"),
+        replication=config["replication"],
     )
+    return rep.submit_command(**client_of(event), script=script, what="mm2-start", execution=event["execution"])
 
 
 @task("replication-canary")
 def replication_canary(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return rep.submit_command(
-        region=region_of(event),
-        instance_id=event["client"]["instanceId"],
-        what="canary",
-        execution=event["execution"],
-        script=rep.canary_script(bootstrap_brokers=event["bootstrapBrokers"], execution=event["execution"]),
-    )
+    script = rep.canary_script(bootstrap_brokers=event["bootstrapBrokers"], execution=event["execution"])
+    return rep.submit_command(**client_of(event), script=script, what="canary", execution=event["execution"])
 
 
 @task("replication-check")
 def replication_check(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     replication = event["config"]["replication"]
-    return rep.submit_command(
-        region=region_of(event),
-        instance_id=event["client"]["instanceId"],
-        what="replication-check",
+    script = rep.check_script(
+        bootstrap_brokers=event["bootstrapBrokers"],
+        peer_bootstrap_brokers=event["peerBootstrapBrokers"],
         execution=event["execution"],
-        script=rep.check_script(
-            bootstrap_brokers=event["bootstrapBrokers"],
-            peer_bootstrap_brokers=event["peerBootstrapBrokers"],
-            execution=event["execution"],
-            topic_naming=replication["topicNaming"],
-            sync_group_offsets=replication["syncGroupOffsets"],
-        ),
+        topic_naming=replication["topicNaming"],
+        sync_group_offsets=replication["syncGroupOffsets"],
     )
+    return rep.submit_command(**client_of(event), script=script, what="replication-check", execution=event["execution"])
 
 
 @task("replication-command-status")
 def replication_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return rep.poll_command(
-        region=region_of(event),
-        instance_id=event["client"]["instanceId"],
+        **client_of(event),
         command=event["command"],
         role=event["role"],
         config=event["config"],

@@ -7,19 +7,14 @@ invocation; it is never returned, logged or printed: only ARNs are returned.
 from typing import Any
 
 from mskpair_core import scram
-from mskpair_core.config import region_of
+from mskpair_core.event import region_of, target_of
 from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
 @task("scram-create")
 def scram_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return scram.ensure_credentials(
-        deployment=event["config"]["deploymentName"],
-        role=event["role"],
-        region=region_of(event),
-        username=event["config"]["scramUsername"],
-    )
+    return scram.ensure_credentials(**target_of(event), username=event["config"]["scramUsername"])
 
 
 @task("scram-delete")

@@ -1,9 +1,10 @@
 """What the handlers call: the logic that was written inside functions/*/app.py, now in the layer.
 
 Each handler unpacks its event and calls one library function; these are the ones that took over a
-handler's own logic: ``region_of`` (one copy instead of three), the pair's state of the clusters' wait
-loop, sending a step's script and one check of its command (client and replication), the SCRAM
-credentials' create and delete, and the terminate loop's ``done``. On moto with the emulator's rules.
+handler's own logic: ``region_of`` (one copy instead of three) and the other readers of a state's input
+(``target_of``, ``client_of``), the pair's state of the clusters' wait loop, sending a step's script and
+one check of its command (client and replication), the SCRAM credentials' create and delete, and the
+terminate loop's ``done``. On moto with the emulator's rules.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from msk_pair.emulator.profile import LatencyProfile
 from mskpair_core import catalog, cluster, network, scram
 from mskpair_core import client_machine as cm
 from mskpair_core import replication as rep
-from mskpair_core.config import region_of
 from mskpair_core.errors import ResourceFailed
+from mskpair_core.event import client_of, region_of, target_of
 from mskpair_core.subnets import plan_subnets
 from tests.conftest import SAMPLE, make_client_role_boundary
 from tests.unit.test_replication import CANARY_OUTPUT, CHECK_OUTPUT, PRIMARY, SECONDARY
@@ -41,6 +42,12 @@ def test_region_of_is_the_states_role_or_the_one_named() -> None:
     assert region_of(event, "primary") == PRIMARY_REGION
     with pytest.raises(KeyError):
         region_of({"config": SAMPLE})  # a state without a role must name one
+
+
+def test_a_regional_state_targets_its_deployment_role_and_region_and_its_client() -> None:
+    event = {"config": SAMPLE, "role": "primary", "client": {"instanceId": "i-0123456789abcdef0"}}
+    assert target_of(event) == {"deployment": DEPLOYMENT, "role": "primary", "region": PRIMARY_REGION}
+    assert client_of(event) == {"region": PRIMARY_REGION, "instance_id": "i-0123456789abcdef0"}
 
 
 # -- the clusters' wait loop ----------------------------------------------------------------------

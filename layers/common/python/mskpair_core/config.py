@@ -238,11 +238,6 @@ def validate_execution(request: Any, *, state_machine_arn: str, execution_arn: s
     return config
 
 
-def region_of(event: Mapping[str, Any], role: str | None = None) -> str:
-    """The region of ``role`` (default: the state's own ``"role"``) in a state's input, from its validated config."""
-    return event["config"][role or event["role"]]["region"]
-
-
 def _choose_zones(role: str, region: str, available: Iterable[Zone], problems: list[str]) -> list[Zone]:
     """The three broker zones: the first by name whose zone ID Amazon MSK supports.
 
