@@ -50,7 +50,7 @@ demo: $(RUNTIME_STAMP)
 ## Success here is the rollback: exit 0 once the execution failed, rolled back, and left nothing tagged.
 demo-rollback: $(RUNTIME_STAMP)
 	$(BIN)/msk-pair run --local events/region-pair.json --pace $(DEMO_PACE) \
-	  --fail CreateNetworkFunction:secondary --expect-rollback
+	  --fail NetworkCreateFunction:secondary --expect-rollback
 
 ## Everything CI checks: lint, ASL up to date, SAM template valid, independent checkers, the test suite.
 test: setup lint asl-check validate build check

@@ -314,8 +314,8 @@ def _milestones(mode: str, records: list[dict[str, Any]], t0: float, p: LatencyP
             first(f"{t}: cluster deletion started", "ClusterDeleteFunction", role)
             first(f"{t}: client group deleted (client gone seen)", "ClientSecurityGroupDeleteFunction", role)
             first(f"{t}: secret and key deleted (cluster gone seen)", "ScramDeleteFunction", role)
-            first(f"{t}: network delete first try", "DeleteNetworkFunction", role)
-            last(f"{t}: network delete last try", "DeleteNetworkFunction", role)
+            first(f"{t}: network delete first try", "NetworkDeleteFunction", role)
+            last(f"{t}: network delete last try", "NetworkDeleteFunction", role)
         first("Shared: client role deleted", "ClientIamDeleteFunction", None)
     return sorted(out, key=lambda item: item[1])
 

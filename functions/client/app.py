@@ -5,36 +5,33 @@ The SCRAM password is never in an event or a command: the scripts fetch it on th
 """
 
 import os
+from typing import Any
 
 from mskpair_core import client_machine as cm
-from mskpair_core.observability import task
+from mskpair_core.event import client_of, region_of, target_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-def _region(event):
-    return event["config"][event["role"]]["region"]
-
-
-@task("create-client-role")
-def create_iam(event, context):
-    config = event["config"]
+@task("client-iam-create")
+def client_iam_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.ensure_client_iam(
-        deployment=config["deploymentName"],
+        deployment=event["config"]["deploymentName"],
         boundary_arn=os.environ["CLIENT_ROLE_BOUNDARY_ARN"],
-        regions=[config["primary"]["region"], config["secondary"]["region"]],
+        regions=[region_of(event, "primary"), region_of(event, "secondary")],
     )
 
 
-@task("create-client-security-group")
-def create_security_group(event, context):
+@task("client-security-group-create")
+def client_security_group_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     group = cm.ensure_client_security_group(
         deployment=event["config"]["deploymentName"], role=event["role"], network=event["network"]
     )
     return {"securityGroupId": group}
 
 
-@task("launch-client")
-def launch(event, context):
+@task("client-launch")
+def client_launch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return cm.launch_client(
         deployment=event["config"]["deploymentName"],
         role=event["role"],
@@ -47,70 +44,45 @@ def launch(event, context):
 
 
 @task("client-ssm-status")
-def ssm_status(event, context):
-    status = cm.client_ssm_status(region=_region(event), instance_id=event["client"]["instanceId"])
+def client_ssm_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    status = cm.client_ssm_status(**client_of(event))
     return {"pingStatus": status["pingStatus"]}
 
 
-def _send(event, script, what):
-    command_id = cm.send_command(
-        region=_region(event),
-        instance_id=event["client"]["instanceId"],
-        script=script,
-        comment=f"msk-pair {what} {event['execution']}"[:100],
-    )
-    return {"commandId": command_id, "what": what}
-
-
-@task("bootstrap-client")
-def bootstrap(event, context):
+@task("client-bootstrap")
+def client_bootstrap(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     script = cm.bootstrap_script(
         kafka_version=event["config"]["kafkaVersion"],
-        region=_region(event),
+        region=region_of(event),
         secret_arn=event["scram"]["scramSecretArn"],
         cluster_arn=event["cluster"]["clusterArn"],
     )
-    return _send(event, script, "bootstrap")
+    return cm.submit_command(**client_of(event), script=script, what="bootstrap", execution=event["execution"])
 
 
-@task("verify-client")
-def verify(event, context):
+@task("client-verify")
+def client_verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     script = cm.verify_script(
         bootstrap_brokers=event["bootstrapBrokers"], peer_bootstrap_brokers=event["peerBootstrapBrokers"]
     )
-    return _send(event, script, "verify")
+    return cm.submit_command(**client_of(event), script=script, what="verify", execution=event["execution"])
 
 
-@task("command-status")
-def command_status(event, context):
-    command = event["command"]
-    status = cm.command_status(
-        region=_region(event), command_id=command["commandId"], instance_id=event["client"]["instanceId"]
-    )
-    cm.raise_if_failed(status, f"{event['role']} client {command['what']}")
-    result = {**command, "status": status["status"]}
-    if status["status"] == "Success" and command["what"] == "verify":
-        result["smokeTestPassed"] = cm.smoke_test_passed(status["output"])
-        result["reachable"] = cm.CROSS_REGION_MARKER in (status["output"] or "")
-    return result
+@task("client-command-status")
+def client_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return cm.poll_command(**client_of(event), command=event["command"], role=event["role"])
 
 
-@task("terminate-client")
-def terminate(event, context):
-    result = cm.terminate_clients(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
-    )
-    return {**result, "done": result["remaining"] == 0}
+@task("client-terminate")
+def client_terminate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return cm.terminate_clients(**target_of(event), made_by=scope_of(event))
 
 
-@task("delete-client-security-group")
-def delete_security_group(event, context):
-    deleted = cm.delete_client_security_group(
-        deployment=event["config"]["deploymentName"], role=event["role"], region=_region(event), made_by=scope_of(event)
-    )
-    return {"deleted": deleted}
+@task("client-security-group-delete")
+def client_security_group_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return {"deleted": cm.delete_client_security_group(**target_of(event), made_by=scope_of(event))}
 
 
-@task("delete-client-role")
-def delete_iam(event, context):
+@task("client-iam-delete")
+def client_iam_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"deleted": cm.delete_client_iam(deployment=event["config"]["deploymentName"], made_by=scope_of(event))}

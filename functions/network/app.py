@@ -1,30 +1,21 @@
 """Create and delete the network of one region (event: ``{"config": ..., "role": "primary"|"secondary"}``)."""
 
+from typing import Any
+
 from mskpair_core import network
-from mskpair_core.observability import task
+from mskpair_core.event import target_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 
-@task("create-network")
-def create_network(event, context):
-    role = event["role"]
-    region = event["config"][role]
+@task("network-create")
+def network_create(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    side = event["config"][event["role"]]
     return network.create_network(
-        deployment=event["config"]["deploymentName"],
-        role=role,
-        region=region["region"],
-        vpc_cidr=region["vpcCidr"],
-        subnet_plan=region["subnets"],
-        azs=region["availabilityZones"],
+        **target_of(event), vpc_cidr=side["vpcCidr"], subnet_plan=side["subnets"], azs=side["availabilityZones"]
     )
 
 
-@task("delete-network")
-def delete_network(event, context):
-    role = event["role"]
-    return network.delete_network(
-        deployment=event["config"]["deploymentName"],
-        role=role,
-        region=event["config"][role]["region"],
-        made_by=scope_of(event),
-    )
+@task("network-delete")
+def network_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return network.delete_network(**target_of(event), made_by=scope_of(event))

@@ -1,24 +1,27 @@
 """Cross-region VPC peering (event: ``{"config", "network": {"primary", "secondary"}, "peering", "role"}``)."""
 
+from typing import Any
+
 from mskpair_core import peering
 from mskpair_core.catalog import JMX_EXPORTER_PORT, KAFKA_SASL_SCRAM_PORT, NODE_EXPORTER_PORT
-from mskpair_core.observability import task
+from mskpair_core.event import region_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
 PORTS = [KAFKA_SASL_SCRAM_PORT, JMX_EXPORTER_PORT, NODE_EXPORTER_PORT]
 OTHER = {"primary": "secondary", "secondary": "primary"}
 
 
-@task("request-peering")
-def request(event, context):
+@task("peering-request")
+def peering_request(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.request_peering(
         deployment=event["config"]["deploymentName"], primary=net["primary"], secondary=net["secondary"]
     )
 
 
-@task("accept-peering")
-def accept(event, context):
+@task("peering-accept")
+def peering_accept(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     net = event["network"]
     return peering.accept_peering(
         deployment=event["config"]["deploymentName"],
@@ -29,15 +32,15 @@ def accept(event, context):
 
 
 @task("peering-status")
-def status(event, context):
+def peering_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = peering.peering_status(
         region=event["network"]["secondary"]["region"], peering_id=event["peering"]["vpcPeeringConnectionId"]
     )
     return {**event["peering"], **result}
 
 
-@task("route-to-peer")
-def route(event, context):
+@task("peering-route")
+def peering_route(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     role = event["role"]
     net = event["network"]
     return peering.route_and_allow(
@@ -49,12 +52,11 @@ def route(event, context):
     )
 
 
-@task("delete-peering")
-def delete(event, context):
-    config = event["config"]
+@task("peering-delete")
+def peering_delete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return peering.delete_peering(
-        deployment=config["deploymentName"],
-        primary_region=config["primary"]["region"],
-        secondary_region=config["secondary"]["region"],
+        deployment=event["config"]["deploymentName"],
+        primary_region=region_of(event, "primary"),
+        secondary_region=region_of(event, "secondary"),
         made_by=scope_of(event),
     )

@@ -5,12 +5,12 @@ returns ``{"existed": bool, ...the plan}``; a request that needs any replacement
 ``ReplacementRequired`` naming each field, before anything is made or deleted (mskpair_core/plan.py).
 """
 
-from mskpair_core.observability import task
-from mskpair_core.plan import make_plan, refuse_replacements
+from typing import Any
+
+from mskpair_core.observability import LambdaContext, task
+from mskpair_core.plan import plan_changes
 
 
-@task("plan-changes")
-def handler(event, context):
-    plan = make_plan(event["config"])
-    refuse_replacements(plan)
-    return plan.to_dict()
+@task("changes-plan")
+def changes_plan(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return plan_changes(event["config"])

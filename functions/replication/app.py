@@ -5,52 +5,38 @@ also gets the bootstrap strings (and ``scram``: the secrets' ARNs, never their v
 the SCRAM passwords from Secrets Manager on the machine: no password is in an event, a command or a result.
 """
 
-from mskpair_core import client_machine as cm
+from typing import Any
+
 from mskpair_core import replication as rep
-from mskpair_core.observability import task
+from mskpair_core.event import client_of, region_of
+from mskpair_core.observability import LambdaContext, task
 from mskpair_core.tags import scope_of
 
-BROKERS = "bootstrapBrokersSaslScram"
 
-
-def _region(event, role=None):
-    return event["config"][role or event["role"]]["region"]
-
-
-def _send(event, script, what):
-    command_id = cm.send_command(
-        region=_region(event),
-        instance_id=event["client"]["instanceId"],
-        script=script,
-        comment=f"msk-pair {what} {event['execution']}"[:100],
-    )
-    return {"commandId": command_id, "what": what, "execution": event["execution"]}
-
-
-@task("start-mirrormaker")
-def start(event, context):
+@task("replication-start")
+def replication_start(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config, brokers, scram = event["config"], event["brokers"], event["scram"]
     script = rep.start_script(
         deployment=config["deploymentName"],
         primary_brokers=brokers["primary"]["bootstrapBrokersSaslScram"],
         secondary_brokers=brokers["secondary"]["bootstrapBrokersSaslScram"],
         primary_secret_arn=scram["primary"]["scramSecretArn"],
-        primary_region=_region(event, "primary"),
+        primary_region=region_of(event, "primary"),
         secondary_secret_arn=scram["secondary"]["scramSecretArn"],
-        secondary_region=_region(event, "secondary"),
+        secondary_region=region_of(event, "secondary"),
         replication=config["replication"],
     )
-    return _send(event, script, "mm2-start")
+    return rep.submit_command(**client_of(event), script=script, what="mm2-start", execution=event["execution"])
 
 
-@task("send-canary")
-def canary(event, context):
+@task("replication-canary")
+def replication_canary(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     script = rep.canary_script(bootstrap_brokers=event["bootstrapBrokers"], execution=event["execution"])
-    return _send(event, script, "canary")
+    return rep.submit_command(**client_of(event), script=script, what="canary", execution=event["execution"])
 
 
-@task("check-replication")
-def check(event, context):
+@task("replication-check")
+def replication_check(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     replication = event["config"]["replication"]
     script = rep.check_script(
         bootstrap_brokers=event["bootstrapBrokers"],
@@ -59,40 +45,26 @@ def check(event, context):
         topic_naming=replication["topicNaming"],
         sync_group_offsets=replication["syncGroupOffsets"],
     )
-    return _send(event, script, "replication-check")
+    return rep.submit_command(**client_of(event), script=script, what="replication-check", execution=event["execution"])
 
 
 @task("replication-command-status")
-def command_status(event, context):
-    command = event["command"]
-    status = cm.command_status(
-        region=_region(event),
-        command_id=command["commandId"],
-        instance_id=event["client"]["instanceId"],
-        output_chars=rep.OUTPUT_CHARS,
+def replication_command_status(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return rep.poll_command(
+        **client_of(event),
+        command=event["command"],
+        role=event["role"],
+        config=event["config"],
+        canary=event.get("canary"),
+        brokers=event.get("brokers"),
     )
-    result = rep.command_result(status, command, role=event["role"], config=event["config"])
-    if "check" in result:  # the check succeeded: its report is the output's replication section
-        config = event["config"]
-        result["report"] = rep.report(
-            deployment=config["deploymentName"],
-            replication=config["replication"],
-            canary=event["canary"],
-            check=result["check"],
-            instance_id=event["client"]["instanceId"],
-            clusters={
-                role: {"region": config[role]["region"], "bootstrapBrokers": event["brokers"][role][BROKERS]}
-                for role in ("primary", "secondary")
-            },
-        )
-    return result
 
 
-@task("stop-mirrormaker")
-def stop(event, context):
+@task("replication-stop")
+def replication_stop(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return rep.stop_service(
         deployment=event["config"]["deploymentName"],
-        region=_region(event),
-        comment=f"msk-pair mm2-stop {event['execution']}"[:100],
+        region=region_of(event),
+        execution=event["execution"],
         made_by=scope_of(event),
     )

@@ -9,20 +9,15 @@ A second execution for a deployment that one is already working on fails here wi
 in polls (the ASL counts polls; it has no date arithmetic).
 """
 
-from mskpair_core.config import msk_kafka_versions, validate_request
-from mskpair_core.guard import refuse_concurrent
-from mskpair_core.network import availability_zones
-from mskpair_core.observability import task
-from mskpair_core.timing import loop_limits
+from typing import Any
+
+from mskpair_core.config import validate_execution
+from mskpair_core.observability import LambdaContext, task
 
 
-@task("validate-input")
-def handler(event, context):
-    config = validate_request(event["input"], az_lookup=availability_zones, versions_lookup=msk_kafka_versions)
-    refuse_concurrent(
-        state_machine_arn=event["stateMachineArn"],
-        execution_arn=event["executionArn"],
-        deployment=config["deploymentName"],
+@task("input-validate")
+def input_validate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = validate_execution(
+        event["input"], state_machine_arn=event["stateMachineArn"], execution_arn=event["executionArn"]
     )
-    config["timing"].update(loop_limits(config["timing"]))  # the same limits the history budget was checked with
     return {"config": config}

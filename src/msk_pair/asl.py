@@ -112,21 +112,38 @@ def task(
     return state
 
 
-def parallel_per_region(
-    branch: Any, *, result_path: str, catch_next: str | None, next_state: str, comment: str
+def catch_all(next_state: str, result_path: str = "$.error") -> list[dict[str, Any]]:
+    """A Catch of every error (``States.ALL``): the error at ``result_path``, then ``next_state``."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": next_state}]
+
+
+PER_REGION = {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)}
+"""A Parallel state's ResultSelector when its first branches are the regions': results keyed by role."""
+
+
+def parallel(
+    comment: str,
+    branches: list[dict[str, Any]],
+    selector: dict[str, str],
+    *,
+    result_path: str,
+    next_state: str,
+    catch: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A Parallel state with one branch per region, results keyed by role."""
-    state: dict[str, Any] = {
+    """A Parallel state: ``branches`` side by side, their results (a list) picked by ``selector`` at ``result_path``.
+
+    When a branch fails, Step Functions stops the others and the state fails: ``catch`` goes on from there
+    (default: the rollback, ``Roll back?``, with the error at ``$.error``).
+    """
+    return {
         "Type": "Parallel",
         "Comment": comment,
-        "Branches": [branch(role) for role in ROLES],
-        "ResultSelector": {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)},
+        "Branches": branches,
+        "ResultSelector": selector,
         "ResultPath": result_path,
+        "Catch": catch or catch_all("Roll back?"),
+        "Next": next_state,
     }
-    if catch_next:
-        state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": catch_next}]
-    state["Next"] = next_state
-    return state
 
 
 def poll_loop(
@@ -162,7 +179,7 @@ def poll_loop(
     )
     timed_out: dict[str, Any] = {"Type": "Fail", "Error": timeout_error, "Cause": timeout_cause}
     if on_error:
-        check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": on_error}]
+        check["Catch"] = catch_all(on_error)
         cause: dict[str, Any] = {"Cause": timeout_cause}
         if timeout_cause_args:  # "{}" in the cause are filled from these paths (States.Format)
             quoted = timeout_cause.replace("'", "\\'")
@@ -212,7 +229,7 @@ def poll_loop(
 # -- provisioning ------------------------------------------------------------------
 def network_branch(role: str) -> dict[str, Any]:
     name = f"{title(role)}: create network"
-    return {"StartAt": name, "States": {name: task("CreateNetworkFunction", role=role)}}
+    return {"StartAt": name, "States": {name: task("NetworkCreateFunction", role=role)}}
 
 
 PEERING_POLL_SECONDS = 10
@@ -472,23 +489,10 @@ def output_of(role: str) -> dict[str, Any]:
     }
 
 
-def _parallel(comment: str, branches: list[dict[str, Any]], selector: dict[str, str], path: str, nxt: str) -> dict:
-    return {
-        "Type": "Parallel",
-        "Comment": comment,
-        "Branches": branches,
-        "ResultSelector": selector,
-        "ResultPath": path,
-        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}],
-        "Next": nxt,
-    }
-
-
 def provisioning_states() -> dict[str, Any]:
-    per_region = {f"{role}.$": f"$[{i}]" for i, role in enumerate(ROLES)}
     return {
         "Plan changes": task(
-            "PlanChangesFunction",
+            "ChangesPlanFunction",
             result_path="$.plan",
             next_state="Create networks",
             comment=(
@@ -497,7 +501,7 @@ def provisioning_states() -> dict[str, Any]:
                 "deleted: a live deployment is never torn down because a later request differs."
             ),
         ),
-        "Create networks": _parallel(
+        "Create networks": parallel(
             "Both regions side by side: VPC, public subnet and internet gateway, three broker subnets; "
             "and the client machines' IAM role and instance profile (IAM is global: one per deployment).",
             [
@@ -508,16 +512,16 @@ def provisioning_states() -> dict[str, Any]:
                     "States": {"Shared: create client role": task("ClientIamCreateFunction")},
                 },
             ],
-            {**per_region, "clientIam.$": "$[2]"},
-            "$.network",
-            "Build",
+            {**PER_REGION, "clientIam.$": "$[2]"},
+            result_path="$.network",
+            next_state="Build",
         ),
-        "Build": _parallel(
+        "Build": parallel(
             "While the clusters are CREATING: each region's key, secret and client machine; the peering.",
             [region_branch("primary"), region_branch("secondary"), peering_branch()],
-            {**per_region, "peering.$": "$[2]"},
-            "$.build",
-            "Wait for clusters ACTIVE: start",
+            {**PER_REGION, "peering.$": "$[2]"},
+            result_path="$.build",
+            next_state="Wait for clusters ACTIVE: start",
         ),
         **poll_loop(
             "Wait for clusters ACTIVE",
@@ -541,28 +545,28 @@ def provisioning_states() -> dict[str, Any]:
             next_state="Update clusters",
             on_error="Roll back?",
         ),
-        "Update clusters": _parallel(
+        "Update clusters": parallel(
             "A deployment that existed: the in-place changes the plan allowed (more brokers, more storage, "
             "a broker size, a Kafka version), one MSK update at a time, each until ACTIVE with a new "
             "CurrentVersion. A new deployment has nothing to change: one check per region.",
             [update_branch(role) for role in ROLES],
-            per_region,
-            "$.updated",
-            "Connect",
+            PER_REGION,
+            result_path="$.updated",
+            next_state="Connect",
         ),
-        "Connect": _parallel(
+        "Connect": parallel(
             "Both regions: associate the SCRAM secret with the ACTIVE cluster, read the bootstrap brokers.",
             [connect_branch(role) for role in ROLES],
-            per_region,
-            "$.brokers",
-            "Verify",
+            PER_REGION,
+            result_path="$.brokers",
+            next_state="Verify",
         ),
-        "Verify": _parallel(
+        "Verify": parallel(
             "The proof the pair is ready for MirrorMaker 2: each client uses its own cluster and reaches the other.",
             [verify_branch(role) for role in ROLES],
-            per_region,
-            "$.verified",
-            "Replicate?",
+            PER_REGION,
+            result_path="$.verified",
+            next_state="Replicate?",
         ),
         **replication_states(),
         "Assemble output": {"Type": "Pass", "Parameters": assembled_output(), "End": True},
@@ -676,7 +680,7 @@ def replication_states() -> dict[str, Any]:
         next_state="Secondary: wait for replication check: start",
         comment="Reads the canary from its replicated name (bounded), then waits for the group's translated offset.",
     )
-    check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Roll back?"}]
+    check["Catch"] = catch_all("Roll back?")
     return {
         "Replicate?": {
             "Type": "Choice",
@@ -685,12 +689,12 @@ def replication_states() -> dict[str, Any]:
             ],
             "Default": "Assemble output",
         },
-        "Start replication": _parallel(
+        "Start replication": parallel(
             "MirrorMaker 2 as a service on the secondary client; meanwhile the canary on the primary.",
             [start_mm2, canary],
             {"mm2.$": "$[0]", "canary.$": "$[1]"},
-            "$.replication",
-            "Secondary: check replication",
+            result_path="$.replication",
+            next_state="Secondary: check replication",
         ),
         "Secondary: check replication": check,
         **loop(
@@ -727,7 +731,7 @@ def stop_mirrormaker_states(role: str, next_state: str) -> dict[str, Any]:
     """
     name = f"{title(role)}: stop MirrorMaker 2"
     check = task("ReplicationStopFunction", role=role, parameters=SCOPE)
-    check["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.mm2TeardownError", "Next": next_state}]
+    check["Catch"] = catch_all(next_state, "$.mm2TeardownError")
     states = poll_loop(
         name,
         check,
@@ -829,20 +833,13 @@ def teardown_branch(role: str) -> dict[str, Any]:
             timeout_cause=f"The {role} MSK cluster was still not deleted within timing.clusterTimeoutMinutes.",
             next_state=f"{t}: delete network",
         ),
-        f"{t}: delete network": task("DeleteNetworkFunction", role=role, parameters=SCOPE, in_use_retry=True),
+        f"{t}: delete network": task("NetworkDeleteFunction", role=role, parameters=SCOPE, in_use_retry=True),
     }
     return {"StartAt": f"{t}: start cluster deletion", "States": states}
 
 
 def teardown_states() -> dict[str, Any]:
-    teardown = parallel_per_region(
-        teardown_branch,
-        result_path="$.teardown",
-        catch_next=None,
-        next_state="Teardown: delete client role",
-        comment="Delete everything tagged with the deployment, both regions side by side, in dependency order.",
-    )
-    teardown["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}]
+    teardown_failed = catch_all("Teardown failed", "$.teardownError")
     return {
         "Roll back?": {
             "Type": "Choice",
@@ -886,7 +883,7 @@ def teardown_states() -> dict[str, Any]:
             "Teardown: delete peering",
             {
                 **task("PeeringDeleteFunction", parameters=SCOPE),
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
+                "Catch": teardown_failed,
             },
             result_path="$.peeringTeardown",
             ready_path="$.peeringTeardown.done",
@@ -907,7 +904,14 @@ def teardown_states() -> dict[str, Any]:
             "Seconds": IN_FLIGHT_WAIT_SECONDS,
             "Next": "Teardown: delete peering: start",
         },
-        "Teardown": teardown,
+        "Teardown": parallel(
+            "Delete everything tagged with the deployment, both regions side by side, in dependency order.",
+            [teardown_branch(role) for role in ROLES],
+            PER_REGION,
+            result_path="$.teardown",
+            next_state="Teardown: delete client role",
+            catch=teardown_failed,
+        ),
         "Teardown: delete client role": {
             **task(
                 "ClientIamDeleteFunction",
@@ -917,7 +921,7 @@ def teardown_states() -> dict[str, Any]:
                 next_state="Teardown done: why?",
                 comment="IAM is global: the client role and instance profile go once both regions are done.",
             ),
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.teardownError", "Next": "Teardown failed"}],
+            "Catch": teardown_failed,
         },
         "Teardown done: why?": {
             "Type": "Choice",
@@ -932,7 +936,7 @@ def teardown_states() -> dict[str, Any]:
 
 
 def build() -> dict[str, Any]:
-    validate = task("ValidateInputFunction", result_path="$", next_state="Provision or teardown?")
+    validate = task("InputValidateFunction", result_path="$", next_state="Provision or teardown?")
     validate["Parameters"] = {
         "input.$": "$",
         "execution.$": "$$.Execution.Name",
@@ -943,7 +947,8 @@ def build() -> dict[str, Any]:
     return {
         "Comment": (
             "msk-pair: two Amazon MSK clusters in two regions, peered, MirrorMaker 2 replicating primary -> secondary. "
-            "Any failure tears down everything tagged with the deployment, in both regions."
+            "Any failure tears down everything tagged with the deployment, in both regions. "
+            "Generated by `make asl` from src/msk_pair/asl.py: edit that, not this file."
         ),
         "StartAt": "Validate input",
         "States": {

@@ -57,13 +57,13 @@ def test_the_list_of_mistakes_from_issue_14(main_in_process, tmp_path):
     )
     assert "argument --pace: must be >= 0" in _usage_error(cli("emulator", "serve", "--pace", "-1"), "emulator serve")
     # --fail with a typo in the function or the role is refused, naming what exists
-    line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "CreateNetwork:secondary"))
-    assert "no function 'CreateNetwork' in the state machine (did you mean CreateNetworkFunction?)" in line
-    assert "ValidateInputFunction" in line  # the valid ones are listed
-    line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "CreateNetworkFunction:secondery"))
-    assert "CreateNetworkFunction has no role 'secondery'; its roles are primary, secondary" in line
-    line = one_line_error(cli("emulator", "serve", "--fail", "ValidateInputFunction:primary"))
-    assert "ValidateInputFunction runs once, for no region" in line
+    line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "NetworkCreate:secondary"))
+    assert "no function 'NetworkCreate' in the state machine (did you mean NetworkCreateFunction?)" in line
+    assert "InputValidateFunction" in line  # the valid ones are listed
+    line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "NetworkCreateFunction:secondery"))
+    assert "NetworkCreateFunction has no role 'secondery'; its roles are primary, secondary" in line
+    line = one_line_error(cli("emulator", "serve", "--fail", "InputValidateFunction:primary"))
+    assert "InputValidateFunction runs once, for no region" in line
     # start --profile prod: the AWS CLI habit gets a hint, and start's own usage
     err = _usage_error(cli("start", str(SAMPLE_FILE), "--profile", "prod"), "start")
     assert "--aws-profile NAME (or AWS_PROFILE=NAME)" in err

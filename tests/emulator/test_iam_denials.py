@@ -19,7 +19,7 @@ from mskpair_core import aws
 from mskpair_core.errors import AccessDenied
 from tests.unit.test_error_classification import CHEAP_CALL
 
-FUNCTION = "ValidateInputFunction"
+FUNCTION = "InputValidateFunction"
 ALLOWS_NOTHING_CALLED = [
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}
 ]

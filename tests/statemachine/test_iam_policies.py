@@ -72,7 +72,7 @@ def test_every_handler_succeeds_under_exactly_its_own_policy(emu, sample):
 
 def test_a_missing_permission_fails_the_run_and_rollback_cleans_up(emu, sample):
     policies = copy.deepcopy(_policies(emu))
-    docs = policies["CreateNetworkFunction"]
+    docs = policies["NetworkCreateFunction"]
     for st in statements(docs):
         st["Action"] = [a for a in as_list(st["Action"]) if a != "ec2:CreateSubnet"]
     for doc in docs:
@@ -84,6 +84,6 @@ def test_a_missing_permission_fails_the_run_and_rollback_cleans_up(emu, sample):
     assert provision.error == "AccessDenied", provision.error  # EC2's UnauthorizedOperation, classified
     assert "UnauthorizedOperation" in provision.cause and "ec2:CreateSubnet" in provision.cause, provision.cause
     denied = {(c.function, c.action) for c in enforcement.checks if not c.allowed}
-    assert denied == {("CreateNetworkFunction", "ec2:CreateSubnet")}
+    assert denied == {("NetworkCreateFunction", "ec2:CreateSubnet")}
     assert teardown.status == "SUCCEEDED", teardown.cause
     assert leftovers() == {}

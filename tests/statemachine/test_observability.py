@@ -254,4 +254,4 @@ def test_a_failing_run_logs_and_meters_the_failure_and_rolls_back_without_the_pa
     }
     assert any(blob.get("error") == "ResourceFailed" for blob in obs.emf)
     # the rollback's handlers ran and logged under the same correlation id
-    assert {"DeleteNetworkFunction", "ScramDeleteFunction", "ClusterDeleteFunction"} <= set(obs.by_function())
+    assert {"NetworkDeleteFunction", "ScramDeleteFunction", "ClusterDeleteFunction"} <= set(obs.by_function())

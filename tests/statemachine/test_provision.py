@@ -90,7 +90,7 @@ def test_a_non_object_input_is_invalid(emu):
 @pytest.mark.parametrize("role", ["primary", "secondary"])
 @pytest.mark.parametrize("after", [False, True], ids=["before-aws-work", "after-aws-work"])
 def test_failure_in_network_step_tears_down_both_regions(emu, sample, role, after):
-    emu.faults.add("CreateNetworkFunction", role=role, error="Boom", message="disk on fire", times=None, after=after)
+    emu.faults.add("NetworkCreateFunction", role=role, error="Boom", message="disk on fire", times=None, after=after)
     result = emu.run(sample)
     assert result.status == "FAILED"
     assert result.error == "Boom"
@@ -102,7 +102,7 @@ def test_failure_in_network_step_tears_down_both_regions(emu, sample, role, afte
 
 def test_retain_keeps_what_was_made_and_still_fails(emu, sample):
     sample["onFailure"] = "RETAIN"
-    emu.faults.add("CreateNetworkFunction", role="secondary", error="Boom", times=None, after=True)
+    emu.faults.add("NetworkCreateFunction", role="secondary", error="Boom", times=None, after=True)
     result = emu.run(sample)
     assert result.status == "FAILED" and result.error == "Boom"
     entered = [e["stateEnteredEventDetails"]["name"] for e in result.events if e["type"].endswith("StateEntered")]
@@ -142,7 +142,7 @@ def test_teardown_mode_deletes_a_finished_deployment_and_is_safe_twice(emu, samp
 
 
 def test_transient_error_is_retried_and_the_run_succeeds(emu, sample):
-    emu.faults.add("CreateNetworkFunction", role="primary", error="Transient", times=1)
+    emu.faults.add("NetworkCreateFunction", role="primary", error="Transient", times=1)
     result = emu.run(sample)
     assert result.status == "SUCCEEDED", result.cause
     failed = [e for e in result.events if e["type"] == "LambdaFunctionFailed"]

@@ -98,7 +98,7 @@ def test_the_issue_profile_gives_the_issue_figures():
 def test_asl_functions_finds_tasks_in_nested_branches():
     definition = {
         "States": {
-            "A": {"Type": "Task", "Resource": "${ValidateInputFunctionArn}"},
+            "A": {"Type": "Task", "Resource": "${InputValidateFunctionArn}"},
             "P": {
                 "Type": "Parallel",
                 "Branches": [{"States": {"B": {"Type": "Task", "Resource": "${ClientCrossRegionCheckFunctionArn}"}}}],
@@ -106,7 +106,7 @@ def test_asl_functions_finds_tasks_in_nested_branches():
             "W": {"Type": "Wait", "Seconds": 1},
         }
     }
-    assert bench.asl_functions(definition) == {"ValidateInputFunction", "ClientCrossRegionCheckFunction"}
+    assert bench.asl_functions(definition) == {"InputValidateFunction", "ClientCrossRegionCheckFunction"}
 
 
 def test_transitions_by_step_counts_a_poll_loop_as_one_step():

@@ -379,14 +379,18 @@ def test_redact_drops_secret_lines() -> None:
 
 def test_teardown_order_and_twice(vclock: VirtualClock, online: str, group: str, network: dict[str, Any]) -> None:
     first = cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION)
-    assert first == {"remaining": 1, "instanceIds": [online]}
+    assert first == {"remaining": 1, "instanceIds": [online], "done": False}
     assert _instance(online)["State"]["Name"] == "shutting-down"
     with pytest.raises(ResourceInUse):
         cm.delete_client_security_group(deployment=DEPLOYMENT, role=ROLE, region=REGION)
     vclock.advance(PROFILE.instance_terminate - 1)
     assert cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION)["remaining"] == 1
     vclock.advance(1)
-    assert cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION) == {"remaining": 0, "instanceIds": []}
+    assert cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION) == {
+        "remaining": 0,
+        "instanceIds": [],
+        "done": True,
+    }
 
     assert cm.delete_client_security_group(deployment=DEPLOYMENT, role=ROLE, region=REGION) is True
     ec2 = _ec2()
@@ -409,7 +413,11 @@ def test_teardown_order_and_twice(vclock: VirtualClock, online: str, group: str,
 
 
 def test_teardown_of_nothing_is_fine(vclock: VirtualClock) -> None:
-    assert cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION) == {"remaining": 0, "instanceIds": []}
+    assert cm.terminate_clients(deployment=DEPLOYMENT, role=ROLE, region=REGION) == {
+        "remaining": 0,
+        "instanceIds": [],
+        "done": True,
+    }
     assert cm.delete_client_security_group(deployment=DEPLOYMENT, role=ROLE, region=REGION) is False
     assert cm.delete_client_iam(deployment=DEPLOYMENT) is False
 

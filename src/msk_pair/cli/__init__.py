@@ -103,7 +103,7 @@ def _fail_option(p: argparse.ArgumentParser) -> None:
         "--fail",
         action="append",
         metavar="FUNCTION[:ROLE]",
-        help="make this function fail every time (e.g. CreateNetworkFunction:secondary), to watch the rollback",
+        help="make this function fail every time (e.g. NetworkCreateFunction:secondary), to watch the rollback",
     )
 
 

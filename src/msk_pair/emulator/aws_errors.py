@@ -1,4 +1,10 @@
 """AWS's own error responses: what each service the handlers call answers when it throttles, fails on its
+
+AWS service: the error responses of every service the handlers call (EC2, MSK, KMS, Secrets Manager,
+  SSM, IAM, STS, Step Functions, Resource Groups Tagging), in each one's wire protocol.
+Sources: each service's API Reference, "Common errors" and each action's "Errors" section (URLs
+  below, per entry); botocore's service models for protocols and HTTP statuses.
+
 side, or denies a call for lack of permission, rendered in that service's wire protocol.
 
 Used in two places, so that tests exercise the whole path a real error takes (botocore's parser, its

@@ -1,5 +1,10 @@
 """CloudFormation, as far as the emulator reads ``template.yaml``: the YAML tags and the intrinsics it needs.
 
+AWS service: AWS CloudFormation and the AWS SAM transform, only as far as reading template.yaml.
+Sources: CloudFormation User Guide, "Intrinsic function reference" and "Pseudo parameters
+  reference"; AWS::IAM::ManagedPolicy return values (Ref is the ARN); AWS SAM Developer Guide,
+  AWS::Serverless::Function Policies (inline documents and managed policy ARNs).
+
 The emulator deploys nothing through CloudFormation; it reads the template for the functions (code,
 handler, environment), their policies, the managed policies it must create in moto, and the state
 machine's definition substitutions. Values are resolved as CloudFormation would for stack
@@ -110,7 +115,11 @@ def resource_refs(template: dict[str, Any], region: str = STACK_REGION) -> dict[
 
 
 def function_policies(template: dict[str, Any], region: str = STACK_REGION) -> dict[str, list[dict[str, Any]]]:
-    """Each function's inline policy documents, resolved. SAM policy templates are refused (none are used)."""
+    """Each function's policy documents, resolved: its inline ones, and those of the template's managed policies
+    it attaches (``- !Ref <ManagedPolicy>``: SAM adds the ARN to the role's ``ManagedPolicyArns``, "AWS SAM
+    policy templates"/``Policies`` in the AWS SAM Developer Guide). AWS managed policies and SAM policy
+    templates are refused (none are used)."""
+    managed = managed_policies(template, region)
     refs = resource_refs(template, region)
     out: dict[str, list[dict[str, Any]]] = {}
     for logical_id, res in template["Resources"].items():
@@ -118,8 +127,13 @@ def function_policies(template: dict[str, Any], region: str = STACK_REGION) -> d
             continue
         docs = []
         for policy in res["Properties"].get("Policies", []):
+            if isinstance(policy, dict) and set(policy) == {"Ref"} and policy["Ref"] in managed:
+                docs.append(copy.deepcopy(managed[policy["Ref"]][1]))
+                continue
             if not (isinstance(policy, dict) and "Statement" in policy):
-                raise ValueError(f"{logical_id}: only inline policy documents are supported, not {policy!r}")
+                raise ValueError(
+                    f"{logical_id}: only inline documents and the template's managed policies, not {policy!r}"
+                )
             docs.append(resolve(copy.deepcopy(policy), region, refs))
         out[logical_id] = docs
     return out

@@ -1,5 +1,10 @@
 """Emulated time: waits cost nothing in real time, yet every thread agrees on "now".
 
+AWS service: none; emulated time. What it keeps true is AWS Step Functions' timing of a Parallel
+  state.
+Sources: Step Functions Developer Guide, "Parallel workflow state": it waits until every branch has
+  ended, so it ends with its slowest branch.
+
 Step Functions runs branches of a Parallel state side by side; moto's engine runs
 each branch, and each task, in a thread of its own. A single global clock that
 every Wait state pushes forward would add up the waits of parallel branches

@@ -1,5 +1,12 @@
 """The embedded emulator: the project's real ASL and handlers, on moto, in one process.
 
+AWS service: AWS Step Functions (moto's execution engine runs the real ASL) and AWS Lambda (each
+  Invoke runs the template's handler in-process, the layer on the path as Lambda puts it).
+Sources: Lambda Developer Guide, "Working with layers for Python Lambda functions" (/opt/python on
+  the path) and "AWS Lambda function errors in Python" (errorMessage, errorType, stackTrace); Step
+  Functions Developer Guide, "Handling errors in Step Functions workflows" (a function error's
+  errorType is the state's error).
+
 - ``template.yaml`` is read; the state machine's ``DefinitionUri`` ASL gets its
   ``DefinitionSubstitutions`` filled in (every ``!GetAtt Fn.Arn`` becomes an
   emulated Lambda ARN) and is created in moto's Step Functions, whose execution

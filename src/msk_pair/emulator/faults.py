@@ -1,5 +1,9 @@
 """Fault injection: make a handler fail, before or after it does its AWS work.
 
+AWS service: none; a test tool that makes a handler, or one AWS call, fail. What the AWS call
+  answers is AWS's own error (aws_errors.py).
+Sources: aws_errors.py, per error.
+
 Tests (and ``msk-pair run --local --fail ...``) use this to prove that a failure
 anywhere ends in teardown. ``after=True`` runs the handler first and raises after
 its AWS calls succeeded, as a Lambda that times out before returning would: the

@@ -1,5 +1,9 @@
 """A Standard execution ends at 25,000 history events, as on AWS.
 
+AWS service: AWS Step Functions: the 25,000-event history quota of a Standard execution.
+Sources: Step Functions Developer Guide, "Avoid reaching the history quota" (bp-history-limit.html),
+  quoted below; the States.Runtime error and its cause as reported in the issues named below.
+
 AWS (developer guide, "Avoid reaching the history quota",
 https://docs.aws.amazon.com/step-functions/latest/dg/bp-history-limit.html): "When an
 execution reaches 24,999 events, it waits for the next event to happen. If the event

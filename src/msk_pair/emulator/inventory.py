@@ -1,5 +1,10 @@
 """What a deployment has left in an account: every tagged resource, in both regions.
 
+AWS service: none modelled: a test's view of what a deployment left in EC2, Amazon MSK, Secrets
+  Manager, KMS and IAM, read through their Describe and List calls.
+Sources: each service's API Reference for what counts as gone (terminated, deleted,
+  PendingDeletion).
+
 Tests use it to prove "nothing left behind" (the CLI finds deployments through the tagging API instead:
 src/msk_pair/cli/deployments.py). It looks the way teardown does, by the deployment tags, and counts only what is
 still alive: a terminated instance, a deleted peering, a KMS key pending deletion

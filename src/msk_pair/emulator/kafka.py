@@ -1,5 +1,11 @@
 """Emulated Kafka: what the clusters hold, what the client machines run, and MirrorMaker 2 between them.
 
+AWS service: Apache Kafka on Amazon MSK, as the client machines reach it: topics, consumer groups,
+  SASL/SCRAM sign-in, and MirrorMaker 2.
+Sources: Amazon MSK Developer Guide, "Sign-in credentials authentication with AWS Secrets Manager";
+  Apache Kafka documentation (topic configs, "Geo-Replication"), KIP-382 and KIP-545; the tools'
+  own output formats and error messages, quoted below.
+
 The SSM emulator (:mod:`msk_pair.emulator.ssm`) hands this module every command that runs Apache Kafka's
 own tools beyond ``kafka-topics.sh`` (``kafka-console-producer.sh``, ``kafka-console-consumer.sh``,
 ``kafka-consumer-groups.sh``) or the MirrorMaker 2 service (``systemctl ... msk-pair-mm2``): the script is

@@ -1,5 +1,9 @@
 """Step Functions Local mock configuration files, read by moto's engine.
 
+AWS service: AWS Step Functions Local: its mocked service integrations (MockConfigFile).
+Sources: Step Functions Developer Guide, "Using mocked service integrations for testing in Step
+  Functions Local".
+
 moto's engine (ported from LocalStack) can replay mocked task responses but
 ships without a loader (``load_mock_test_case_for`` returns None). This fills it
 in: the file named by ``SFN_MOCK_CONFIG`` (the variable Step Functions Local

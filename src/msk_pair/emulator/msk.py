@@ -1,5 +1,11 @@
 """Make moto's Amazon MSK (service ``kafka``) behave like MSK where the workflow depends on it.
 
+AWS service: Amazon MSK (service kafka): clusters, their states, SCRAM secret association, bootstrap
+  brokers, Kafka versions, in-place updates.
+Sources: Amazon MSK API Reference (clusters, kafka-versions, BrokerNodeGroupInfo, the update
+  operations) and Developer Guide (quotas, SASL/SCRAM); MSK's error messages as quoted in the
+  public reports named with each rule below.
+
 moto 5.2.5 keeps a cluster ``CREATING`` forever, deletes it at once, drops most of what
 CreateClusterV2 asks for (client authentication, encryption, monitoring), and has no SCRAM
 secret association nor GetBootstrapBrokers. :func:`install` patches moto's classes (no fork,

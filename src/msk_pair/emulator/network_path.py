@@ -1,5 +1,13 @@
 """Emulated TCP reachability: could this EC2 instance open a TCP connection to that MSK broker on AWS?
 
+AWS service: Amazon VPC and Amazon EC2 networking: whether an instance can open a TCP connection to
+  an MSK broker.
+Sources: Amazon VPC Peering Guide, "Update your route tables for a VPC peering connection" and
+  "Update your security groups to reference peer security groups" ("You can't reference the
+  security group of a peer VPC that's in a different Region. Instead, use the CIDR block of the
+  peer VPC."); Amazon VPC User Guide, "Route priority" (longest prefix match) and "Security
+  groups".
+
 The SSM emulator (:mod:`msk_pair.emulator.ssm`) asks this module, when an invocation finishes, whether
 the brokers its script connects to are reachable from the instance; if one is not, the invocation ends
 ``Failed`` as the script would on AWS. Without it every command succeeded whatever the network looked

@@ -1,5 +1,8 @@
 """Install and uninstall a set of attribute patches on moto's classes (no fork, no edit of site-packages).
 
+AWS service: none; how the extensions patch moto's classes and undo it.
+Sources: none needed (no AWS behaviour here).
+
 Every emulator extension that changes moto's behaviour holds one :class:`PatchSet`: a list of
 ``(owner, attribute, replacement)``. :meth:`PatchSet.install` remembers what each owner held in its
 own ``__dict__`` (or that it held nothing and inherited the attribute) and the attribute the

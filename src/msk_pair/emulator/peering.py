@@ -1,5 +1,13 @@
 """Make moto's VPC peering behave like AWS's cross-region peering where the workflow depends on it.
 
+AWS service: Amazon EC2 VPC peering connections across regions (moto's, made to behave like AWS's).
+Sources: EC2 API Reference, CreateVpcPeeringConnection ("The VPC peering connection request expires
+  after 7 days"; overlapping CIDR blocks give "a status of failed"), DeleteVpcPeeringConnection
+  ("You cannot delete a VPC peering connection that's in the failed or rejected state"),
+  VpcPeeringConnectionStateReason (the states), DescribeVpcPeeringConnections (its filters),
+  "Error codes for the Amazon EC2 API" (InvalidVpcPeeringConnectionID.NotFound); Amazon VPC
+  Peering Guide, "VPC peering connection lifecycle".
+
 :func:`install` patches moto's model and response classes (no fork, no edit of site-packages);
 :func:`uninstall` restores every original. Time is emulated: durations come from
 :func:`msk_pair.emulator.profile.active` and "now" from :func:`msk_pair.emulator.clock.now`;

@@ -1,5 +1,9 @@
 """How long emulated AWS takes: the latency profile.
 
+AWS service: none; how long emulated AWS operations take, in emulated seconds.
+Sources: none for the values: they are magnitudes, not rules (the workflow polls every wait, so
+  nothing depends on an exact duration).
+
 Every duration the emulator models is a field here, in emulated seconds. The
 defaults are AWS-like; tests and the benchmark load other values from a JSON
 file (``--profile FILE``) or pass overrides. Time is emulated (see clock.py),

@@ -1,5 +1,9 @@
 """The emulator as a local server, so that separate CLI invocations share one emulated AWS.
 
+AWS service: none itself; moto's HTTP API for every emulated service, on 127.0.0.1, with emulated
+  time.
+Sources: none needed (the services' rules are the other modules').
+
 ``msk-pair emulator serve`` starts the :class:`~msk_pair.emulator.engine.Emulator`
 (moto in-process, our extensions, the emulated clock, the state machine) and
 serves moto's HTTP API on ``127.0.0.1:PORT`` from the same process. moto 5 keeps

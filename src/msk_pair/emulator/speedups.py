@@ -1,5 +1,8 @@
 """Memoise what moto recomputes although its inputs have not changed.
 
+AWS service: none; caches of what moto recomputes; behaviour unchanged.
+Sources: none needed (no AWS behaviour here).
+
 - moto's request dispatch rebuilds each backend's URL table and lists a response
   class's methods with ``inspect.getmembers`` for every call; both depend only on
   the class.

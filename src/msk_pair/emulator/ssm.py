@@ -1,5 +1,13 @@
 """Make moto's SSM Run Command behave like AWS where the client-machine workflow depends on it.
 
+AWS service: AWS Systems Manager Run Command and instance registration (and RunInstances'
+  ClientToken).
+Sources: Systems Manager User Guide, "Understanding command statuses" and "Configure instance
+  permissions for Systems Manager" (AmazonSSMManagedInstanceCore); Systems Manager API Reference,
+  SendCommand (InvalidInstanceId: "SSM Agent isn't running", "isn't registered with the SSM
+  endpoint"), GetCommandInvocation, DescribeInstanceInformation (PingStatus); EC2 API Reference,
+  "Ensuring idempotency" (ClientToken).
+
 moto 5.2.5 lacks ``DescribeInstanceInformation`` and ``ListCommandInvocations``, never validates the
 instances of ``SendCommand`` (and, given only ``InstanceIds``, targets every instance of the region),
 and reports every command ``Success`` at once. :func:`install` patches moto's classes (no fork, no

@@ -1,5 +1,14 @@
 """Make moto's EC2 (and IAM instance profiles) as strict as AWS where the workflow depends on it.
 
+AWS service: Amazon EC2 (VPCs, subnets, gateways, route tables, security groups, instances) and IAM
+  instance profiles' eventual consistency.
+Sources: EC2 API Reference, DeleteVpc ("You must detach or delete all gateways and resources that
+  are associated with the VPC before you can delete it"), DeleteSubnet, DeleteSecurityGroup
+  ("associated with an instance or network interface, is referenced by another security group ...
+  the operation fails with DependencyViolation"), DetachInternetGateway, DeleteRouteTable, "Error
+  codes for the Amazon EC2 API" (DependencyViolation, CannotDelete, InvalidParameterValue); EC2
+  User Guide, "Amazon EC2 instance state changes"; the messages quoted with each rule below.
+
 moto is kinder than AWS: it deletes a VPC with a gateway still attached, a subnet with network
 interfaces in it, and terminates an instance in no time. A teardown written against moto would
 then pass the tests and fail on AWS. :func:`install` patches moto's model classes (no fork, no

@@ -599,6 +599,21 @@ def send_command(
     return command["CommandId"]
 
 
+def command_comment(what: str, execution: str) -> str:
+    """The comment of a step's command: ``msk-pair <what> <execution>`` (the idempotency key of send_command)."""
+    return f"msk-pair {what} {execution}"[:100]
+
+
+def submit_command(*, region: str, instance_id: str, script: str, what: str, execution: str) -> dict[str, str]:
+    """Send a step's ``script`` to its client (:func:`send_command`, once per execution and ``what``).
+
+    Returns ``{"commandId", "what"}``: what the step's wait loop checks with :func:`poll_command`.
+    """
+    comment = command_comment(what, execution)
+    command_id = send_command(region=region, instance_id=instance_id, script=script, comment=comment)
+    return {"commandId": command_id, "what": what}
+
+
 def redact(text: str) -> str:
     """Drop every line that looks like it could carry a password or secret value."""
     return "\n".join("[redacted line]" if _REDACT.search(line) else line for line in text.splitlines())
@@ -646,6 +661,22 @@ def raise_if_failed(status: dict[str, Any], what: str) -> None:
 def smoke_test_passed(output: str) -> bool:
     """Whether a smoke test's standard output carries the success marker."""
     return SMOKE_TEST_MARKER in (output or "")
+
+
+def poll_command(*, region: str, instance_id: str, command: dict[str, Any], role: str) -> dict[str, Any]:
+    """One check of a wait loop on a client's command (``command``: what :func:`submit_command` returned).
+
+    Returns the command with SSM's ``status``; a verify command that succeeded also says whether the smoke
+    test passed (``smokeTestPassed``) and the peer's brokers answered (``reachable``). A command that ended
+    in anything but Success raises ``ResourceFailed`` (:func:`raise_if_failed`).
+    """
+    status = command_status(region=region, command_id=command["commandId"], instance_id=instance_id)
+    raise_if_failed(status, f"{role} client {command['what']}")
+    result = {**command, "status": status["status"]}
+    if status["status"] == "Success" and command["what"] == "verify":
+        result["smokeTestPassed"] = smoke_test_passed(status["output"])
+        result["reachable"] = CROSS_REGION_MARKER in (status["output"] or "")
+    return result
 
 
 # -- the scripts ----------------------------------------------------------------------------------
@@ -836,7 +867,7 @@ echo "{SMOKE_TEST_MARKER}"
 
 
 def terminate_clients(*, deployment: str, role: Role, region: str, made_by: str | None = None) -> dict[str, Any]:
-    """Terminate the tagged client instances; returns ``{"remaining": n, "instanceIds": [...]}``.
+    """Terminate the tagged client instances; returns ``{"remaining": n, "instanceIds": [...], "done": n == 0}``.
 
     ``made_by``: only the instances that execution launched (a rollback of a run on an existing deployment).
 
@@ -858,4 +889,4 @@ def terminate_clients(*, deployment: str, role: Role, region: str, made_by: str 
             ec2.terminate_instances(InstanceIds=to_terminate)
         LOG.info("terminating client instances %s", to_terminate)
         instances = ours()
-    return {"remaining": len(instances), "instanceIds": [i["InstanceId"] for i in instances]}
+    return {"remaining": len(instances), "instanceIds": [i["InstanceId"] for i in instances], "done": not instances}

@@ -180,6 +180,27 @@ def cluster_state(*, region: str, cluster_arn: str) -> dict[str, Any]:
     }
 
 
+def pair_state(*, clusters: dict[str, ClusterRef], config: dict[str, Any]) -> dict[str, str]:
+    """Both clusters' states in one check (one wait loop for the pair): ``{"state", "primary", "secondary"}``.
+
+    ``state`` is ACTIVE when every cluster is, else CREATING; each role's own state is kept for the loop's
+    timeout message. A cluster that ended FAILED raises ``ResourceFailed`` (not retried: rollback) with
+    MSK's StateInfo code and message.
+    """
+    states = {}
+    for role, made in clusters.items():
+        state = cluster_state(region=config[role]["region"], cluster_arn=made["clusterArn"])
+        if state["state"] == "FAILED":
+            info = state.get("stateInfo") or {}
+            raise ResourceFailed(
+                f"{role} cluster {made['clusterName']} ended FAILED: "
+                f"{info.get('Code', 'unknown')}: {info.get('Message', '')}"
+            )
+        states[role] = state["state"]
+    both = "ACTIVE" if all(s == "ACTIVE" for s in states.values()) else "CREATING"
+    return {"state": both, **states}
+
+
 def _state_or_none(kafka: Any, cluster_arn: str) -> str | None:
     try:
         with translate_errors(transient=MSK_TRANSIENT):

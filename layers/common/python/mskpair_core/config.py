@@ -30,9 +30,10 @@ from mskpair_core import catalog
 from mskpair_core.aws import client, translate_errors
 from mskpair_core.cluster import MSK_TRANSIENT
 from mskpair_core.errors import InvalidInput
-from mskpair_core.network import Zone
+from mskpair_core.guard import refuse_concurrent
+from mskpair_core.network import Zone, availability_zones
 from mskpair_core.subnets import plan_subnets
-from mskpair_core.timing import history_problem
+from mskpair_core.timing import history_problem, loop_limits
 
 AzLookup = Callable[[str], Iterable[Zone]]
 """``region`` -> its available availability zones (name and zone ID): :func:`network.availability_zones`."""
@@ -221,6 +222,19 @@ def validate_request(event: dict, *, az_lookup: AzLookup, versions_lookup: Versi
         for role in ("primary", "secondary"):
             config[role]["vpcCidr"] = str(ipaddress.ip_network(config[role]["vpcCidr"]))
             config[role]["subnets"] = plan_subnets(config[role]["vpcCidr"])
+    return config
+
+
+def validate_execution(request: Any, *, state_machine_arn: str, execution_arn: str) -> dict[str, Any]:
+    """Validate input, the first state: the execution's input validated as :func:`validate_request` does, with
+    Amazon MSK asked in both regions whether the Kafka version is ACTIVE (ListKafkaVersions); ``Conflict`` if an
+    earlier execution works on the same deployment (:mod:`mskpair_core.guard`). Returns the config with the wait
+    loops' limits in polls added to its ``timing`` (the ASL counts polls; it has no date arithmetic)."""
+    config = validate_request(request, az_lookup=availability_zones, versions_lookup=msk_kafka_versions)
+    refuse_concurrent(
+        state_machine_arn=state_machine_arn, execution_arn=execution_arn, deployment=config["deploymentName"]
+    )
+    config["timing"].update(loop_limits(config["timing"]))  # the same limits the history budget was checked with
     return config
 
 

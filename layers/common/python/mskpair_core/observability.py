@@ -29,6 +29,7 @@ from aws_lambda_powertools.logging.lambda_context import build_lambda_context_mo
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mskpair_core.aws import translate_errors
 from mskpair_core.tags import made_by
@@ -42,7 +43,9 @@ tracer = Tracer(service=SERVICE)
 # JSON formatter and handler, so their lines carry the correlation id too.
 copy_config_to_registered_loggers(source_logger=logger, include={"mskpair_core"})
 
-Handler = Callable[[dict[str, Any], Any], Any]
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+"""A handler as Powertools' examples type it. The functions import ``LambdaContext`` from here: they import
+only the layer and the standard library (tests/unit/test_build.py)."""
 
 _cold_start = True
 
@@ -68,7 +71,7 @@ def task(step: str) -> Callable[[Handler], Handler]:
 
     def decorate(fn: Handler) -> Handler:
         @functools.wraps(fn)
-        def run(event: dict[str, Any], context: Any) -> Any:
+        def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             global _cold_start
             cold_start, _cold_start = _cold_start, False
             body = event if isinstance(event, dict) else {}

@@ -291,3 +291,11 @@ def make_plan(config: dict[str, Any]) -> Plan:
 def refuse_replacements(plan: Plan) -> None:
     if plan.replacements:
         raise ReplacementRequired(plan.refusal())
+
+
+def plan_changes(config: dict[str, Any]) -> dict[str, Any]:
+    """Plan changes, the second state: the plan of :func:`make_plan` as a dict (``{"exists", ...}``), or
+    ``ReplacementRequired`` naming each field that would need one, before anything is made or deleted."""
+    plan = make_plan(config)
+    refuse_replacements(plan)
+    return plan.to_dict()

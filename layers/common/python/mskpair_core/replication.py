@@ -729,15 +729,57 @@ def command_result(status: dict[str, Any], command: dict[str, Any], *, role: str
     return result
 
 
-def stop_service(*, deployment: str, region: str, comment: str, made_by: str | None = None) -> dict[str, Any]:
+def submit_command(*, region: str, instance_id: str, script: str, what: str, execution: str) -> dict[str, str]:
+    """:func:`client_machine.submit_command`, and the ``execution``: :func:`command_result` reads the canary
+    records that carry its name back from what the command printed."""
+    sent = cm.submit_command(region=region, instance_id=instance_id, script=script, what=what, execution=execution)
+    return {**sent, "execution": execution}
+
+
+def poll_command(
+    *,
+    region: str,
+    instance_id: str,
+    command: dict[str, Any],
+    role: str,
+    config: dict[str, Any],
+    canary: dict[str, Any] | None = None,
+    brokers: dict[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """One check of a wait loop on a replication command: :func:`command_result` of its status; once the check
+    succeeded, also its ``report`` (the output's replication section), which needs what the ``canary`` saw and
+    both clusters' ``brokers`` (``{role: {"bootstrapBrokersSaslScram"}}``)."""
+    status = cm.command_status(
+        region=region, command_id=command["commandId"], instance_id=instance_id, output_chars=OUTPUT_CHARS
+    )
+    result = command_result(status, command, role=role, config=config)
+    if "check" in result:  # the check succeeded: its report is the output's replication section
+        if canary is None or brokers is None:
+            raise ValueError("the replication check's report needs the canary's result and both clusters' brokers")
+        result["report"] = report(
+            deployment=config["deploymentName"],
+            replication=config["replication"],
+            canary=canary,
+            check=result["check"],
+            instance_id=instance_id,
+            clusters={
+                side: {"region": config[side]["region"], "bootstrapBrokers": brokers[side]["bootstrapBrokersSaslScram"]}
+                for side in (SOURCE, TARGET)
+            },
+        )
+    return result
+
+
+def stop_service(*, deployment: str, region: str, execution: str, made_by: str | None = None) -> dict[str, Any]:
     """Teardown: stop MirrorMaker 2 on the deployment's secondary client, if there is one to reach.
 
     ``made_by``: only on a client that execution launched (the rollback of a run on a deployment that
     existed leaves the existing client, and the replication it runs, alone).
 
-    Each call sends the stop command once (idempotent by ``comment``) and reports whether it is done;
-    a client that is gone or not online in SSM has nothing to stop. A stop that fails is logged, not
-    raised: the client is terminated next anyway. Returns ``{"done", "status"[, "commandId"]}``.
+    Each call sends the stop command once (idempotent by its comment, ``msk-pair mm2-stop <execution>``)
+    and reports whether it is done; a client that is gone or not online in SSM has nothing to stop. A stop
+    that fails is logged, not raised: the client is terminated next anyway.
+    Returns ``{"done", "status"[, "commandId"]}``.
     """
     clients = cm.find_clients(deployment=deployment, role=TARGET, region=region, states=("running",))
     clients = [c for c in clients if in_scope(tags_of(c), made_by)]
@@ -746,6 +788,7 @@ def stop_service(*, deployment: str, region: str, comment: str, made_by: str | N
     instance_id = clients[0]["InstanceId"]
     if not cm.client_ssm_status(region=region, instance_id=instance_id)["online"]:
         return {"done": True, "status": "client not online in SSM"}
+    comment = cm.command_comment("mm2-stop", execution)
     command_id = cm.send_command(region=region, instance_id=instance_id, script=stop_script(), comment=comment)
     status = cm.command_status(region=region, command_id=command_id, instance_id=instance_id)
     if status["status"] in cm.COMMAND_FAILED:

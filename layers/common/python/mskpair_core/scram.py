@@ -298,6 +298,13 @@ def ensure_secret(*, deployment: str, role: Role, region: str, key_arn: str, use
     return created["ARN"]
 
 
+def ensure_credentials(*, deployment: str, role: Role, region: str, username: str) -> dict[str, str]:
+    """The key, then the secret encrypted with it (each found before it is made): their ARNs only."""
+    key_arn = ensure_key(deployment=deployment, role=role, region=region)
+    secret_arn = ensure_secret(deployment=deployment, role=role, region=region, key_arn=key_arn, username=username)
+    return {"kmsKeyArn": key_arn, "scramSecretArn": secret_arn}
+
+
 # -- teardown -------------------------------------------------------------------------------------
 
 
@@ -411,3 +418,10 @@ __all__ = [
     "ensure_secret",
     "secret_name",
 ]
+
+
+def delete_credentials(*, deployment: str, region: str, made_by: str | None = None) -> dict[str, bool]:
+    """Teardown of one region's credentials: the secret first (force-deleted), then the key (scheduled)."""
+    secret = delete_secret(deployment=deployment, region=region, made_by=made_by)
+    key = delete_key(deployment=deployment, region=region, made_by=made_by)
+    return {"secretDeleted": secret, "keyScheduledForDeletion": key}
