@@ -60,6 +60,9 @@ def test_the_list_of_mistakes_from_issue_14(main_in_process, tmp_path):
     line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "NetworkCreate:secondary"))
     assert "no function 'NetworkCreate' in the state machine (did you mean NetworkCreateFunction?)" in line
     assert "InputValidateFunction" in line  # the valid ones are listed
+    # the verb-first name of before the noun-first renaming (issue 15) points to the new one
+    line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "CreateNetworkFunction:secondary"))
+    assert "(did you mean NetworkCreateFunction?)" in line
     line = one_line_error(cli("run", "--local", str(SAMPLE_FILE), "--fail", "NetworkCreateFunction:secondery"))
     assert "NetworkCreateFunction has no role 'secondery'; its roles are primary, secondary" in line
     line = one_line_error(cli("emulator", "serve", "--fail", "InputValidateFunction:primary"))

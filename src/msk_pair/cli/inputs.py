@@ -10,6 +10,7 @@ import argparse
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,16 @@ def fail_targets() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in found.items()}
 
 
+def _words(name: str) -> list[str]:
+    return sorted(w.lower() for w in re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name.removesuffix("Function")))
+
+
+def _same_words(function: str, targets: Iterable[str]) -> list[str]:
+    """A target with the same words in another order: the verb-first names before the noun-first renaming
+    (``CreateNetworkFunction`` is ``NetworkCreateFunction``)."""
+    return [t for t in targets if _words(t) == _words(function)][:1]
+
+
 def parse_fail(specs: list[str] | None) -> list[tuple[str, str | None]]:
     """``--fail FUNCTION[:ROLE]`` values checked against the state machine's functions and roles."""
     targets = fail_targets()
@@ -129,7 +140,7 @@ def parse_fail(specs: list[str] | None) -> list[tuple[str, str | None]]:
     for spec in specs or []:
         function, sep, role = spec.partition(":")
         if function not in targets:
-            near = difflib.get_close_matches(function, targets, n=1, cutoff=0.5)
+            near = _same_words(function, targets) or difflib.get_close_matches(function, targets, n=1, cutoff=0.5)
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise CliError(
                 f"--fail {spec}: no function {function!r} in the state machine{hint}; "
