@@ -47,12 +47,27 @@ def _password() -> str:
     return "Pw" + secrets.token_hex(14)
 
 
+ALLOWED = (cm.CLIENT_PROPERTIES, rep.MM2_SECRETS)
+"""The only files meant to hold a password: the client's Kafka configuration and MirrorMaker 2's secrets."""
+
+
 @dataclass
 class Pair:
     world: World
     primary: Machine
     secondary: Machine
     passwords: dict[str, str]  # secret ARN -> its password
+
+    def run(self, machine: Machine, script: str, *, ok: bool = True) -> Run:
+        """Run a script; first of all no password is out, then (``ok``) it exited 0."""
+        run = machine.run(script)
+        assert_no_password_out(self, run, machine)
+        if ok:
+            journal = "\n".join(machine.service(rep.SERVICE).get("journal", []))
+            assert run.exit_code == 0, (
+                f"exit {run.exit_code}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}\n--- journal\n{journal}"
+            )
+        return run
 
 
 @pytest.fixture
@@ -69,7 +84,9 @@ def pair() -> Iterator[Pair]:
         world.close()
 
 
-def bootstrap(machine: Machine, *, role: str = "primary", kafka_version: str = "3.8.x") -> Run:
+def bootstrap(
+    pair: Pair, machine: Machine, *, role: str = "primary", kafka_version: str = "3.8.x", ok: bool = True
+) -> Run:
     region, secret = (PRIMARY_REGION, PRIMARY_SECRET) if role == "primary" else (SECONDARY_REGION, SECONDARY_SECRET)
     script = cm.bootstrap_script(
         kafka_version=kafka_version,
@@ -77,30 +94,24 @@ def bootstrap(machine: Machine, *, role: str = "primary", kafka_version: str = "
         secret_arn=secret,
         cluster_arn=f"arn:aws:kafka:{region}:{ACCOUNT}:cluster/orders-dr-{role}/abc-1",
     )
-    return machine.run(script)
+    return pair.run(machine, script, ok=ok)
 
 
-def start(machine: Machine, replication: dict | None = None) -> Run:
-    return machine.run(
-        rep.start_script(
-            deployment="orders-dr",
-            primary_brokers=PRIMARY,
-            secondary_brokers=SECONDARY,
-            primary_secret_arn=PRIMARY_SECRET,
-            primary_region=PRIMARY_REGION,
-            secondary_secret_arn=SECONDARY_SECRET,
-            secondary_region=SECONDARY_REGION,
-            replication=replication or REPLICATION,
-        )
+def start(pair: Pair, machine: Machine, replication: dict | None = None, *, ok: bool = True) -> Run:
+    script = rep.start_script(
+        deployment="orders-dr",
+        primary_brokers=PRIMARY,
+        secondary_brokers=SECONDARY,
+        primary_secret_arn=PRIMARY_SECRET,
+        primary_region=PRIMARY_REGION,
+        secondary_secret_arn=SECONDARY_SECRET,
+        secondary_region=SECONDARY_REGION,
+        replication=replication or REPLICATION,
     )
+    return pair.run(machine, script, ok=ok)
 
 
-def ok(run: Run) -> Run:
-    assert run.exit_code == 0, f"exit {run.exit_code}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
-    return run
-
-
-def assert_no_password_out(pair: Pair, run: Run, machine: Machine, *, allowed: tuple[str, ...] = ()) -> None:
+def assert_no_password_out(pair: Pair, run: Run, machine: Machine, *, allowed: tuple[str, ...] = ALLOWED) -> None:
     """No password in what the script printed or any command line it ran (ps, audit logs), nor in any file on
     the machine but ``allowed`` (its symbolic links resolved)."""
     allowed_real = {machine.realpath(p) for p in allowed}
@@ -127,7 +138,7 @@ def test_bootstrap_installs_kafka_and_writes_client_properties_for_root_only(
     pair: Pair, msk_version: str, client_version: str
 ) -> None:
     m = pair.primary
-    run = ok(bootstrap(m, kafka_version=msk_version))
+    run = bootstrap(pair, m, kafka_version=msk_version)
 
     # What the user sees in the SSM command's output, in order, and nothing on stderr.
     out = lines(run.stdout)
@@ -168,7 +179,9 @@ def test_bootstrap_installs_kafka_and_writes_client_properties_for_root_only(
     assert link.target == f"/opt/kafka_{cm.SCALA_VERSION}-{client_version}"
     props = m.file(cm.CLIENT_PROPERTIES)
     assert props is not None and props.kind == "file"
-    assert (props.mode, props.user, props.group) == (0o600, "root", "root"), oct(props.mode)
+    assert (props.mode, props.user, props.group) == (0o600, "root", "root"), (
+        f"{cm.CLIENT_PROPERTIES} is {oct(props.mode)} {props.user}:{props.group}: README says readable by root only"
+    )
     parsed = script_shims.parse_properties(props.text)
     assert set(parsed) == {
         "security.protocol",
@@ -184,7 +197,8 @@ def test_bootstrap_installs_kafka_and_writes_client_properties_for_root_only(
     assert (module, flag) == (script_shims.SCRAM_MODULE, "required")
     assert options == {"username": USERNAME, "password": pair.passwords[PRIMARY_SECRET]}
     truststore = m.file(cm.TRUSTSTORE)
-    assert truststore is not None and truststore.mode == 0o644
+    assert truststore is not None, cm.TRUSTSTORE
+    assert truststore.mode == 0o644, f"{cm.TRUSTSTORE} is {oct(truststore.mode)}: MirrorMaker 2's user cannot read it"
     cacerts = m.file(f"{script_shims.JDK}/lib/security/cacerts")
     assert cacerts is not None and truststore.data == cacerts.data
     env = m.file(cm.ENV_FILE)
@@ -198,26 +212,23 @@ def test_bootstrap_installs_kafka_and_writes_client_properties_for_root_only(
     ]
     assert [p for p in m.files() if p.startswith("/tmp/") or p.endswith((".tmp", ".partial"))] == []
 
-    assert_no_password_out(pair, run, m, allowed=(cm.CLIENT_PROPERTIES,))
-
 
 def test_bootstrap_twice_downloads_nothing_and_keeps_the_file_root_only(pair: Pair) -> None:
     m = pair.primary
-    ok(bootstrap(m))
+    bootstrap(pair, m)
     first = m.file(cm.CLIENT_PROPERTIES)
-    again = ok(bootstrap(m))
+    again = bootstrap(pair, m)
     assert again.tools("curl") == []
     assert "msk-pair: downloading" not in again.stdout
     assert lines(again.stdout)[-1] == cm.BOOTSTRAP_MARKER
     assert m.file(cm.CLIENT_PROPERTIES) == first
-    assert_no_password_out(pair, again, m, allowed=(cm.CLIENT_PROPERTIES,))
 
 
 def test_bootstrap_refuses_an_archive_whose_sha512_does_not_match(pair: Pair) -> None:
     m = pair.primary
     version = catalog.KAFKA_CLIENT_VERSIONS["3.8.x"]
     pair.world.serve(f"{cm.KAFKA_ARCHIVE_URL}/{version}/kafka_{cm.SCALA_VERSION}-{version}.tgz", b"not the release")
-    run = bootstrap(m)
+    run = bootstrap(pair, m, ok=False)
     assert run.exit_code == 1
     assert re.search(
         r"^msk-pair: SHA-512 mismatch for kafka_2\.13-3\.8\.1\.tgz: expected [0-9a-f]{128}, got", run.stderr
@@ -235,7 +246,7 @@ def test_bootstrap_that_cannot_read_the_secret_fails_clearly_and_writes_no_prope
         f"perform: secretsmanager:GetSecretValue on resource: {PRIMARY_SECRET}"
     )
     pair.world.add_secret(PRIMARY_SECRET, error=("AccessDeniedException", denied))
-    run = bootstrap(m)
+    run = bootstrap(pair, m, ok=False)
     assert run.exit_code == 1
     assert lines(run.stderr)[-1] == (
         "msk-pair: cannot read the SCRAM secret: An error occurred (AccessDeniedException) when calling the "
@@ -250,7 +261,7 @@ def test_a_malformed_secret_fails_the_bootstrap_without_printing_it(pair: Pair, 
     m = pair.primary
     password = pair.passwords[PRIMARY_SECRET]
     pair.world.add_secret(PRIMARY_SECRET, secret_string=secret % password)
-    run = bootstrap(m)
+    run = bootstrap(pair, m, ok=False)
     assert run.exit_code == 1
     assert lines(run.stderr)[-1] == "msk-pair: the SCRAM secret is not JSON with username and password"
     assert m.file(cm.CLIENT_PROPERTIES) is None
@@ -265,14 +276,14 @@ def test_properties_survive_a_password_that_needs_escaping(pair: Pair) -> None:
     for arn in (PRIMARY_SECRET, SECONDARY_SECRET):
         pair.world.add_secret(arn, username=USERNAME, password=tricky)
     m = pair.secondary
-    ok(bootstrap(m, role="secondary"))
+    bootstrap(pair, m, role="secondary")
     [(_m, _f, options)] = script_shims.parse_jaas(
         script_shims.parse_properties(m.file(cm.CLIENT_PROPERTIES).text)["sasl.jaas.config"]
     )
     assert options["password"] == tricky
-    smoke = ok(m.run(cm.smoke_test_script(bootstrap_brokers=SECONDARY)))  # the tool signs in with it
+    smoke = pair.run(m, cm.smoke_test_script(bootstrap_brokers=SECONDARY))  # the tool signs in with it
     assert cm.smoke_test_passed(smoke.stdout)
-    ok(start(m))
+    start(pair, m)
     assert m.service(rep.SERVICE)["state"] == "active"  # MirrorMaker 2 signs in to both clusters with it
 
 
@@ -281,8 +292,8 @@ def test_properties_survive_a_password_that_needs_escaping(pair: Pair) -> None:
 
 def test_verify_prints_the_smoke_test_and_every_peer_broker_it_reached(pair: Pair) -> None:
     m = pair.primary
-    ok(bootstrap(m))
-    run = ok(m.run(cm.verify_script(bootstrap_brokers=PRIMARY, peer_bootstrap_brokers=SECONDARY)))
+    bootstrap(pair, m)
+    run = pair.run(m, cm.verify_script(bootstrap_brokers=PRIMARY, peer_bootstrap_brokers=SECONDARY))
     out = lines(run.stdout)
     assert out[0] == f"Created topic {cm.SMOKE_TEST_TOPIC}."
     assert out[1].startswith(f"Topic: {cm.SMOKE_TEST_TOPIC}\t") and "PartitionCount: 3\tReplicationFactor: 3" in out[1]
@@ -300,15 +311,14 @@ def test_verify_prints_the_smoke_test_and_every_peer_broker_it_reached(pair: Pai
     assert [c.argv[1] for c in run.tools("bash")] == [f"exec 3<>/dev/tcp/{b.replace(':', '/')}" for b in peers]
     assert [c.argv[2] for c in run.tools("openssl")] == peers
     assert pair.world.kafka(PRIMARY)["topics"][cm.SMOKE_TEST_TOPIC]["partitions"] == 3
-    assert_no_password_out(pair, run, m, allowed=(cm.CLIENT_PROPERTIES,))
 
 
 def test_verify_stops_at_the_first_peer_broker_it_cannot_reach(pair: Pair) -> None:
     m = pair.primary
-    ok(bootstrap(m))
+    bootstrap(pair, m)
     unreachable = SECONDARY.split(",")[1]
     pair.world.set_unreachable([unreachable])
-    run = m.run(cm.verify_script(bootstrap_brokers=PRIMARY, peer_bootstrap_brokers=SECONDARY))
+    run = pair.run(m, cm.verify_script(bootstrap_brokers=PRIMARY, peer_bootstrap_brokers=SECONDARY), ok=False)
     assert run.exit_code == 1
     assert lines(run.stderr)[-1] == f"cannot reach {unreachable}"
     assert cm.smoke_test_passed(run.stdout) and cm.CROSS_REGION_MARKER not in run.stdout
@@ -319,13 +329,12 @@ def test_verify_stops_at_the_first_peer_broker_it_cannot_reach(pair: Pair) -> No
 
 def test_smoke_test_with_a_secret_the_cluster_does_not_know_fails_to_sign_in(pair: Pair) -> None:
     m = pair.primary
-    ok(bootstrap(m))
+    bootstrap(pair, m)
     pair.world.add_cluster(PRIMARY, secrets=[SECONDARY_SECRET])  # not associated with the primary's secret
-    run = m.run(cm.smoke_test_script(bootstrap_brokers=PRIMARY))
+    run = pair.run(m, cm.smoke_test_script(bootstrap_brokers=PRIMARY), ok=False)
     assert run.exit_code == 1
     assert script_shims.SCRAM_FAILURE in run.stderr
     assert not cm.smoke_test_passed(run.stdout)
-    assert_no_password_out(pair, run, m, allowed=(cm.CLIENT_PROPERTIES,))
 
 
 # -- MirrorMaker 2 on the secondary client --------------------------------------------------------------
@@ -333,8 +342,8 @@ def test_smoke_test_with_a_secret_the_cluster_does_not_know_fails_to_sign_in(pai
 
 def test_mm2_start_writes_its_files_for_the_service_user_only_and_starts_it(pair: Pair) -> None:
     m = pair.secondary
-    ok(bootstrap(m, role="secondary"))
-    run = ok(start(m))
+    bootstrap(pair, m, role="secondary")
+    run = start(pair, m)
 
     assert lines(run.stdout) == [
         f"Created topic {rep.replicated_name(rep.CANARY_TOPIC, 'prefixed')}.",
@@ -421,16 +430,14 @@ def test_mm2_start_writes_its_files_for_the_service_user_only_and_starts_it(pair
     canary = pair.world.kafka(SECONDARY)["topics"][rep.replicated_name(rep.CANARY_TOPIC, "prefixed")]
     assert canary["configs"] == {"message.timestamp.type": "LogAppendTime"}
 
-    assert_no_password_out(pair, run, m, allowed=(cm.CLIENT_PROPERTIES, rep.MM2_SECRETS))
-
 
 def test_mm2_start_again_changes_nothing_and_a_new_replication_block_restarts(pair: Pair) -> None:
     m = pair.secondary
-    ok(bootstrap(m, role="secondary"))
-    ok(start(m))
+    bootstrap(pair, m, role="secondary")
+    start(pair, m)
     files = {p: m.file(p) for p in MM2_FILES}
 
-    again = ok(start(m))
+    again = start(pair, m)
     assert lines(again.stdout) == [
         f"msk-pair: {rep.SERVICE} running, configuration unchanged: nothing to do",
         "active",
@@ -441,7 +448,7 @@ def test_mm2_start_again_changes_nothing_and_a_new_replication_block_restarts(pa
     assert m.service(rep.SERVICE)["starts"] == 1
     assert again.tools("useradd") == []
 
-    changed = ok(start(m, {**REPLICATION, "topics": "orders\\..*", "topicNaming": "identical"}))
+    changed = start(pair, m, {**REPLICATION, "topics": "orders\\..*", "topicNaming": "identical"})
     assert lines(changed.stdout)[-3:] == [f"msk-pair: {rep.SERVICE} (re)started", "active", rep.MARKER_STARTED]
     assert m.service(rep.SERVICE)["starts"] == 2
     props = script_shims.parse_properties(m.file(rep.MM2_PROPERTIES).text)
@@ -450,15 +457,14 @@ def test_mm2_start_again_changes_nothing_and_a_new_replication_block_restarts(pa
     for path, before in files.items():  # rewritten in place: modes and owners kept
         after = m.file(path)
         assert (after.mode, after.user, after.group) == (before.mode, before.user, before.group), path
-    assert_no_password_out(pair, changed, m, allowed=(cm.CLIENT_PROPERTIES, rep.MM2_SECRETS))
 
 
 def test_mm2_start_that_cannot_read_the_primary_secret_fails_before_writing_anything(pair: Pair) -> None:
     m = pair.secondary
-    ok(bootstrap(m, role="secondary"))
+    bootstrap(pair, m, role="secondary")
     denied = "Secrets Manager can't find the specified secret."
     pair.world.add_secret(PRIMARY_SECRET, error=("ResourceNotFoundException", denied))
-    run = start(m)
+    run = start(pair, m, ok=False)
     assert run.exit_code == 1
     assert lines(run.stderr)[-1] == (
         f"msk-pair: cannot read the {rep.SOURCE} SCRAM secret: An error occurred (ResourceNotFoundException) "
@@ -466,16 +472,15 @@ def test_mm2_start_that_cannot_read_the_primary_secret_fails_before_writing_anyt
     )
     assert m.file(rep.MM2_SECRETS) is None and m.file(rep.MM2_SECRETS + ".new") is None
     assert m.file(rep.UNIT_PATH) is None and m.service(rep.SERVICE) == {}
-    assert_no_password_out(pair, run, m, allowed=(cm.CLIENT_PROPERTIES,))
 
 
 def test_stop_disables_the_service_and_is_safe_without_it(pair: Pair) -> None:
     m = pair.secondary
-    ok(bootstrap(m, role="secondary"))
-    nothing = ok(m.run(rep.stop_script()))  # no unit yet
+    bootstrap(pair, m, role="secondary")
+    nothing = pair.run(m, rep.stop_script())  # no unit yet
     assert lines(nothing.stdout) == [rep.MARKER_STOPPED] and nothing.tools("systemctl") == []
-    ok(start(m))
-    run = ok(m.run(rep.stop_script()))
+    start(pair, m)
+    run = pair.run(m, rep.stop_script())
     assert lines(run.stdout) == [rep.MARKER_STOPPED]
     assert lines(run.stderr) == [f'Removed "/etc/systemd/system/multi-user.target.wants/{rep.SERVICE}.service".']
     service = m.service(rep.SERVICE)
@@ -487,10 +492,10 @@ def test_stop_disables_the_service_and_is_safe_without_it(pair: Pair) -> None:
 
 def test_canary_and_check_print_what_the_report_is_made_of(pair: Pair) -> None:
     p, s = pair.primary, pair.secondary
-    ok(bootstrap(p))
-    ok(bootstrap(s, role="secondary"))
-    ok(start(s))
-    canary = ok(p.run(rep.canary_script(bootstrap_brokers=PRIMARY, execution=EXECUTION)))
+    bootstrap(pair, p)
+    bootstrap(pair, s, role="secondary")
+    start(pair, s)
+    canary = pair.run(p, rep.canary_script(bootstrap_brokers=PRIMARY, execution=EXECUTION))
     assert lines(canary.stdout)[-1] == rep.MARKER_CANARY and canary.stderr == ""
     [producer] = canary.tools("kafka-console-producer.sh")
     assert producer.stdin == "".join(f"{EXECUTION} {n}\n" for n in range(1, rep.CANARY_RECORDS + 1))
@@ -506,8 +511,8 @@ def test_canary_and_check_print_what_the_report_is_made_of(pair: Pair) -> None:
         SECONDARY, replicated, [r["value"] for r in records], create_ms=records[0]["ts"], append_delay_ms=850
     )
     pair.world.commit(SECONDARY, rep.CANARY_GROUP, replicated, rep.CANARY_RECORDS)
-    check = ok(
-        s.run(rep.check_script(bootstrap_brokers=SECONDARY, peer_bootstrap_brokers=PRIMARY, execution=EXECUTION))
+    check = pair.run(
+        s, rep.check_script(bootstrap_brokers=SECONDARY, peer_bootstrap_brokers=PRIMARY, execution=EXECUTION)
     )
     assert lines(check.stdout)[-1] == rep.MARKER_CHECK and check.stderr == ""
     seen = rep.check_result(check.stdout, EXECUTION, "prefixed")
@@ -525,8 +530,6 @@ def test_canary_and_check_print_what_the_report_is_made_of(pair: Pair) -> None:
     )
     assert report["check"]["seen"] == rep.CANARY_RECORDS and report["check"]["p50Ms"] is not None
     assert replicated in seen["topics"]
-    for machine, run in ((p, canary), (s, check)):
-        assert_no_password_out(pair, run, machine, allowed=(cm.CLIENT_PROPERTIES, rep.MM2_SECRETS))
     assert json.dumps(report).count(pair.passwords[PRIMARY_SECRET]) == 0
 
 
@@ -553,7 +556,7 @@ def test_paths_are_mapped_into_the_root_or_refused() -> None:
 
 def test_a_script_writes_only_inside_its_root_and_the_default_paths_are_the_machines(pair: Pair) -> None:
     m = pair.primary
-    run = ok(m.run("#!/bin/bash\nmkdir -p /etc/msk-pair\necho hello > /etc/msk-pair/x\ncat /etc/msk-pair/x\nid -u\n"))
+    run = pair.run(m, "#!/bin/bash\nmkdir -p /etc/msk-pair\necho hello > /etc/msk-pair/x\ncat /etc/msk-pair/x\nid -u\n")
     assert run.stdout == "hello\n0\n"
     assert m.file("/etc/msk-pair/x").text == "hello\n"
     assert str(m.root) not in run.stdout

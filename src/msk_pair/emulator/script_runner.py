@@ -49,6 +49,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,6 +172,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="msk-pair-world-", dir=self.base))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.dir), True)  # at exit, if not closed
         self.python = _system_python()
         self._lock = threading.Lock()
         shutil.copyfile(script_shims.__file__, self.dir / "script_shims.py")
@@ -199,11 +201,15 @@ class World:
         password: str | None = None,
         secret_string: str | None = None,
         error: tuple[str, str] | None = None,
+        cli_error: tuple[int, str] | None = None,
     ) -> None:
         """What ``aws secretsmanager get-secret-value --secret-id <arn>`` answers: the secret's string
-        (``{"username", "password"}`` unless ``secret_string``), or ``error`` = (code, message)."""
+        (``{"username", "password"}`` unless ``secret_string``), or the service's ``error`` = (code, message),
+        or the CLI's own ``cli_error`` = (exit status, message), such as 253 "Unable to locate credentials"."""
         with self._update("secrets.json", {}) as secrets:
-            if error is not None:
+            if cli_error is not None:
+                secrets[arn] = {"CliError": {"Exit": cli_error[0], "Message": cli_error[1]}}
+            elif error is not None:
                 secrets[arn] = {"Error": {"Code": error[0], "Message": error[1]}}
             else:
                 value = (
@@ -265,6 +271,13 @@ class World:
                     {"offset": len(t["records"]), "value": value, "ts": ts, "append_ts": ts + append_delay_ms}
                 )
 
+    def add_topics(self, brokers: str, names: Iterable[str], *, partitions: int = 1) -> None:
+        """Topics someone else made on the cluster (empty, replication factor 3)."""
+        with self._update("kafka.json", {}) as state:
+            topics = self._cluster(state, brokers)["topics"]
+            for name in names:
+                topics.setdefault(name, {"partitions": partitions, "rf": 3, "configs": {}, "records": []})
+
     def commit(self, brokers: str, group: str, topic: str, offset: int) -> None:
         """Commit ``group``'s offset on ``topic`` (as a consumer, or MirrorMaker 2's offset sync, would)."""
         with self._update("kafka.json", {}) as state:
@@ -286,7 +299,7 @@ class World:
 
     def close(self) -> None:
         """Delete the world and its machines."""
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._finalizer()
 
     def __enter__(self) -> World:
         return self

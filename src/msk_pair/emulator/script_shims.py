@@ -18,7 +18,7 @@ answers is what the real one would, given the world the test set up:
   invalid"): AWS CLI User Guide, "Command line return codes in the AWS CLI"
   (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-returncodes.html).
 - ``useradd``, ``id``: the machine's ``/etc/passwd`` and ``/etc/group`` (in its root). ``useradd`` of a user
-  that exists is exit status 9 (useradd(8): "username or ID already in use").
+  that exists is exit status 9 (useradd(8) EXIT VALUES: "username already in use").
 - ``chown``, ``install -o/-g``: ownership cannot change here (the tests do not run as root, or run as an
   unprivileged user): the owner is recorded per inode, after checking that the user and group exist as
   chown(1) does ("invalid user"), and files no chown touched are root's, as on the machine where SSM runs
@@ -26,8 +26,8 @@ answers is what the real one would, given the world the test set up:
 - ``systemctl``, ``journalctl``: units read from ``/etc/systemd/system`` at ``daemon-reload`` (a restart of a
   unit whose file changed since prints systemd's warning), ``enable`` links it into ``<WantedBy>.wants``,
   ``restart`` runs its ``ExecStart`` as its ``User`` (readability of every file it opens judged from the
-  recorded owners and the real modes), ``is-active`` exits 3 unless active (systemctl(1) EXIT STATUS;
-  LSB: 3 = "program is not running").
+  recorded owners and the real modes), ``is-active`` prints the state and exits 0 only if active (systemctl(1);
+  systemd's non-zero status is 3, LSB's "program is not running").
 - ``bash -c 'exec 3<>/dev/tcp/H/P'`` and ``openssl s_client``: a connection succeeds unless the world marks
   the broker unreachable. Any other ``bash`` is the real one.
 - Apache Kafka's tools (``kafka-topics.sh``, ``kafka-console-producer.sh``, ``kafka-console-consumer.sh``,
@@ -60,7 +60,7 @@ import tarfile
 import time
 
 EMU = "msk-pair shim"
-MSK_DEFAULT_TOPICS = ("__amazon_msk_canary", "__consumer_offsets")  # what a new MSK cluster lists
+MSK_DEFAULT_TOPICS = ("__amazon_msk_canary",)  # what a new MSK cluster lists (MSK's own health canary)
 SCRAM_MODULE = "org.apache.kafka.common.security.scram.ScramLoginModule"
 SCRAM_FAILURE = (
     "org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed during authentication "
@@ -357,8 +357,7 @@ def _find_cluster(state: dict, bootstrap: str) -> tuple[str | None, dict | None]
 
 
 def new_cluster(brokers: list[str], secrets: list[str] | None) -> dict:
-    topics = {t: {"partitions": 50 if t == "__consumer_offsets" else 1, "rf": 3, "configs": {}, "records": []}
-              for t in MSK_DEFAULT_TOPICS}  # fmt: skip
+    topics = {t: {"partitions": 1, "rf": 3, "configs": {}, "records": []} for t in MSK_DEFAULT_TOPICS}
     return {"brokers": brokers, "secrets": secrets, "topics": topics, "groups": {}}
 
 
@@ -550,6 +549,9 @@ def kafka_consumer(args: list[str], stdin: str) -> tuple[str, str, int]:
                 parts.append(f"Offset:{r['offset']}")
             parts.append(r["value"])
             lines.append("\t".join(parts) + "\n")
+        if group:  # the group coordinator's topic exists from the first group on (offsets.topic.num.partitions)
+            offsets = {"partitions": 50, "rf": 3, "configs": {"cleanup.policy": "compact"}, "records": []}
+            cluster["topics"].setdefault("__consumer_offsets", offsets)
         if group and taken:
             cluster["groups"].setdefault(group, {})[name] = taken[-1]["offset"] + 1
     err = ""
@@ -773,6 +775,8 @@ def aws(args: list[str], stdin: str) -> tuple[str, str, int]:
                 "Message": "Secrets Manager can't find the specified secret.",
             }
         }
+    if "CliError" in entry:  # the CLI itself gave up (no credentials...): its message and exit status
+        raise Exit(int(entry["CliError"]["Exit"]), entry["CliError"]["Message"] + "\n")
     if "Error" in entry:
         error = entry["Error"]
         raise Exit(
