@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from msk_pair.emulator import script_shims
+from msk_pair.emulator import script_shims, ssm
 from msk_pair.emulator.script_runner import Machine, Run, UnmappedPath, World, map_paths
 from mskpair_core import catalog
 from mskpair_core import client_machine as cm
@@ -311,6 +311,22 @@ def test_verify_prints_the_smoke_test_and_every_peer_broker_it_reached(pair: Pai
     assert [c.argv[1] for c in run.tools("bash")] == [f"exec 3<>/dev/tcp/{b.replace(':', '/')}" for b in peers]
     assert [c.argv[2] for c in run.tools("openssl")] == peers
     assert pair.world.kafka(PRIMARY)["topics"][cm.SMOKE_TEST_TOPIC]["partitions"] == 3
+
+
+def test_verify_on_a_cluster_with_many_topics_keeps_its_markers_within_what_ssm_returns(pair: Pair) -> None:
+    """SSM returns the first 24,000 characters of a command's stdout (GetCommandInvocation): the markers the
+    state machine reads come last, so the topic list before them must not fill that (a deployment that
+    existed may have thousands of topics)."""
+    m = pair.primary
+    bootstrap(pair, m)
+    pair.world.add_topics(PRIMARY, [f"orders.events.customer-updates.v{n:04d}" for n in range(1500)])
+    run = pair.run(m, cm.verify_script(bootstrap_brokers=PRIMARY, peer_bootstrap_brokers=SECONDARY))
+    returned = run.stdout[: ssm.STDOUT_CHARS]
+    assert cm.smoke_test_passed(returned), f"the smoke test's marker is past SSM's {ssm.STDOUT_CHARS} characters"
+    assert cm.CROSS_REGION_MARKER in returned
+    listed = lines(returned)
+    assert cm.SMOKE_TEST_TOPIC in listed[listed.index("msk-pair: topics on the cluster:") :]
+    assert re.search(r"^msk-pair: \d+ more topics not listed$", returned, re.MULTILINE)
 
 
 def test_verify_stops_at_the_first_peer_broker_it_cannot_reach(pair: Pair) -> None:
