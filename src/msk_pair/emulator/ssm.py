@@ -52,6 +52,22 @@ Rules:
    ``Pending``; its status, exit code, stdout and stderr are that run's, judged at the first read after the
    finish. Any other script that ends ``Success`` is shown to it too, so that it learns the files the
    client's bootstrap wrote (``client.properties`` and whose secret it holds).
+9. Real runs (:func:`set_run_scripts`, off by default: it costs a few tenths of a second of real time per
+   command): a command that the rules above end ``Success`` and that the Kafka model does not run (rule 8:
+   the client's bootstrap and verification) is run for real on a throwaway root of its instance
+   (:mod:`msk_pair.emulator.script_runner`: ``bash -euo pipefail``, stand-ins for dnf, curl, aws, systemd,
+   Kafka's tools), and its standard output is that run's instead of the ``echo`` lines. The instance's root
+   persists from one command to the next (the verification finds the bootstrap's ``client.properties``).
+   ``aws secretsmanager get-secret-value`` there answers what Secrets Manager would answer the instance: the
+   secret's value from moto, or the refusal its role's policies and boundary earn (decided as
+   :mod:`msk_pair.emulator.kafka` decides it for the Kafka tools). The model still decides failure or
+   success; if the real run fails where the model said ``Success``, the invocation ends ``Failed`` with the
+   run's exit status and stderr and an ``msk-pair emulator:`` line saying so, never a made-up success.
+   ``set_command_output`` still wins.
+10. Output size: ``StandardOutputContent`` is the first 24,000 characters the command wrote to stdout and
+   ``StandardErrorContent`` the first 8,000 of its stderr (botocore's SSM service model, GetCommandInvocation:
+   "The first 24,000 characters written by the plugin to stdout", "The first 8,000 characters written by the
+   plugin to stderr"; the shapes' ``max`` is 24000 and 8000).
 
 The AL2023 public parameter ``/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64``
 needs nothing here: moto serves it in every region and its AMI is one that RunInstances accepts.
@@ -77,13 +93,16 @@ from moto.ssm.exceptions import SSMException
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from msk_pair.emulator import clock, kafka, msk, network_path, profile, strict_ec2
+from msk_pair.emulator import clock, kafka, msk, network_path, profile, script_runner, strict_ec2
 from msk_pair.emulator.patching import PatchSet
 
 SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
 PENDING_FRACTION = 0.1
 """The share of ``ssm_command`` an invocation stays ``Pending`` before it is ``InProgress``."""
 DONE = frozenset({"Success", "Failed", "Cancelled", "TimedOut"})
+STDOUT_CHARS = 24_000  # GetCommandInvocation StandardOutputContent: "The first 24,000 characters ... to stdout"
+STDERR_CHARS = 8_000  # GetCommandInvocation StandardErrorContent: "The first 8,000 characters ... to stderr"
+_SECRET_ARN = re.compile(r"arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 
 _CREATED = "_ssm_created_at"  # Instance.__dict__: emulated time of launch
 _SEEN_ONLINE = "_ssm_seen_online"  # Instance.__dict__: it has been Online at least once
@@ -108,6 +127,8 @@ class _State:
     blocked: set[str]
     require_ssm_role: bool
     check_network: bool | None = None  # None: while the MSK emulator is installed
+    run_scripts: bool = False  # rule 9
+    world: script_runner.World | None = None  # rule 9: the instances' throwaway roots
 
 
 def _fresh_state() -> _State:
@@ -117,6 +138,12 @@ def _fresh_state() -> _State:
 _state = _fresh_state()
 
 
+def _close_world(state: _State) -> None:
+    if state.world is not None:
+        state.world.close()
+        state.world = None
+
+
 # -- test hooks --------------------------------------------------------------------------------
 
 
@@ -124,6 +151,7 @@ def reset() -> None:
     """Forget every sent command and test hook (install() does this too), and the Kafka model."""
     global _state
     with _lock:
+        _close_world(_state)
         _state = _fresh_state()
     network_path.reset()
     kafka.reset()
@@ -172,6 +200,19 @@ def set_check_network(enabled: bool | None) -> None:
     """
     with _lock:
         _state.check_network = enabled
+
+
+def set_run_scripts(enabled: bool) -> None:
+    """Rule 9: run the scripts that end ``Success`` for real and show their output (default: off)."""
+    with _lock:
+        _state.run_scripts = enabled
+
+
+def script_machine(instance_id: str) -> script_runner.Machine | None:
+    """The throwaway root where rule 9 ran an instance's scripts (None if none ran there)."""
+    with _lock:
+        world = _state.world
+    return world.machines.get(instance_id) if world is not None else None
 
 
 def sent_commands(region: str | None = None) -> list[dict[str, Any]]:
@@ -357,6 +398,7 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
             _state.fail_rules.remove(rule)
         stdout = next((out for match, out in _state.output_rules if match in script), None)
         check_network = _state.check_network if _state.check_network is not None else msk.installed()
+        run_for_real = _state.run_scripts and stdout is None
         _state.sent.append(
             {
                 "commandId": command.command_id,
@@ -383,6 +425,8 @@ def _send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -
         "kafka_outcome": {},  # instance id -> kafka.Outcome, taken when first read done
         "kafka_lock": threading.Lock(),  # one run per invocation, however many threads read it at once
         "observed": set(),  # instances whose Success was shown to the Kafka model
+        "run_for_real": run_for_real,  # rule 9
+        "real_runs": {},  # instance id -> (status, exit code, stdout, stderr) of the real run
     }
     return command
 
@@ -438,9 +482,66 @@ def _ending(command: Command, instance_id: str | None) -> tuple[str, int, str, s
     if outcome is not None and not outcome.ok:
         before = "\n".join(emu["script"].splitlines()[: outcome.failed_line])
         return "Failed", outcome.exit_code, _echo_output(before), outcome.stderr
+    if instance_id and emu["run_for_real"]:
+        status, code, stdout, stderr = _real_run(command, instance_id)
+        if status != "Success":
+            return status, code, stdout, stderr
+        _observe(command, instance_id)
+        return status, code, stdout, stderr
     if instance_id:
         _observe(command, instance_id)
     return "Success", 0, emu["stdout"], ""
+
+
+# -- real runs (rule 9) --------------------------------------------------------------------------
+
+
+def _world() -> script_runner.World:
+    with _lock:
+        if _state.world is None:
+            _state.world = script_runner.World(any_cluster=True)
+        return _state.world
+
+
+def _secret_answer(account: str, region: str, instance_id: str, arn: str) -> dict[str, Any]:
+    """What GetSecretValue answers the instance for ``arn``: the secret's string, or the refusal."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret_region = arn.split(":")[3]
+    # The same decision as for the Kafka tools: the secret exists and is not deleted, and the instance's
+    # role may GetSecretValue it and Decrypt its key through Secrets Manager (policies and boundary).
+    problem = kafka._read_secret_problem(kafka._machine(account, region, instance_id), arn, secret_region)
+    if problem is not None:
+        code, _, message = problem.partition(": ")
+        if not re.fullmatch(r"[A-Za-z]+Exception", code):
+            return {"cli_error": (253, "Unable to locate credentials. You can configure credentials by running "
+                                       '"aws configure".')}  # fmt: skip
+        return {"error": (code, message)}
+    try:
+        value = secretsmanager_backends[account][secret_region].get_secret_value(arn, None, None)
+    except Exception as exc:  # moto's own refusal, in its words
+        return {"error": (type(exc).__name__, str(exc))}
+    return {"secret_string": value.get("SecretString", "")}
+
+
+def _real_run(command: Command, instance_id: str) -> tuple[str, int, str, str]:
+    """Rule 9: the script run on the instance's throwaway root, once per invocation."""
+    emu = command.__dict__[_EMU]
+    with emu["kafka_lock"]:
+        if instance_id not in emu["real_runs"]:
+            world = _world()
+            for arn in sorted(set(_SECRET_ARN.findall(emu["script"]))):
+                world.add_secret(arn, **_secret_answer(emu["account"], emu["region"], instance_id, arn))
+            run = world.machine(instance_id).run(emu["script"])
+            if run.exit_code == 0:
+                emu["real_runs"][instance_id] = ("Success", 0, run.stdout, run.stderr)
+            else:
+                note = (
+                    f"{network_path.EMULATOR}: the script exited {run.exit_code} when run for real "
+                    "(script_runner), where the model expected success\n"
+                )
+                emu["real_runs"][instance_id] = ("Failed", run.exit_code, run.stdout, run.stderr + note)
+        return emu["real_runs"][instance_id]
 
 
 def _progress(command: Command, instance_id: str | None) -> dict[str, Any]:
@@ -456,8 +557,8 @@ def _progress(command: Command, instance_id: str | None) -> dict[str, Any]:
             Status=status,
             StatusDetails=status,
             ResponseCode=code,
-            StandardOutputContent=stdout,
-            StandardErrorContent=stderr,
+            StandardOutputContent=stdout[:STDOUT_CHARS],  # rule 10
+            StandardErrorContent=stderr[:STDERR_CHARS],
             ExecutionStartDateTime=_iso(started),
             ExecutionEndDateTime=_iso(sent + duration),
             ExecutionElapsedTime=f"PT{duration - (started - sent):.3f}S",
@@ -618,5 +719,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Restore every patched moto attribute. Idempotent."""
+    """Restore every patched moto attribute (and delete rule 9's throwaway roots). Idempotent."""
     _patches.uninstall()
+    with _lock:
+        _close_world(_state)

@@ -66,6 +66,8 @@ SMOKE_TEST_MARKER = "MSK_PAIR_SMOKE_TEST_OK"
 SMOKE_TEST_TOPIC = "msk-pair-smoke-test"
 CROSS_REGION_MARKER = "MSK_PAIR_CROSS_REGION_OK"
 
+TOPICS_LISTED_CHARS = 8000  # of the smoke test's topic list: SSM returns the first 24,000 characters of stdout,
+# and the markers the state machine reads come after the list (a cluster that existed may hold thousands)
 COMMAND_DELIVERY_TIMEOUT_SECONDS = 600  # SendCommand TimeoutSeconds: how long SSM may take to start it
 COMMAND_EXECUTION_TIMEOUT_SECONDS = 1800  # AWS-RunShellScript executionTimeout: how long it may run
 OUTPUT_TAIL_CHARS = 2000
@@ -844,8 +846,9 @@ def verify_script(*, bootstrap_brokers: str, peer_bootstrap_brokers: str) -> str
 def smoke_test_script(*, bootstrap_brokers: str) -> str:
     """The ``AWS-RunShellScript`` text that proves the client reaches its cluster over SASL/SCRAM.
 
-    Creates the topic :data:`SMOKE_TEST_TOPIC` if missing, describes it and lists topics, with
-    :data:`CLIENT_PROPERTIES`; prints :data:`SMOKE_TEST_MARKER` on success.
+    Creates the topic :data:`SMOKE_TEST_TOPIC` if missing, describes it and lists topics (the first
+    :data:`TOPICS_LISTED_CHARS` characters of names, then how many more), with :data:`CLIENT_PROPERTIES`;
+    prints :data:`SMOKE_TEST_MARKER` on success.
     """
     if not re.fullmatch(r"[A-Za-z0-9.\-]+:\d+(,[A-Za-z0-9.\-]+:\d+)*", bootstrap_brokers or ""):
         raise ValueError("bootstrap_brokers must be a comma-separated list of host:port")
@@ -858,7 +861,8 @@ TOPICS="timeout 300 {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-server $BOOTSTR
 $TOPICS --create --if-not-exists --topic {SMOKE_TEST_TOPIC} --partitions 3 --replication-factor 3
 $TOPICS --describe --topic {SMOKE_TEST_TOPIC}
 echo "msk-pair: topics on the cluster:"
-$TOPICS --list
+$TOPICS --list | awk -v budget={TOPICS_LISTED_CHARS} '{{ n += length($0) + 1 }} n <= budget {{ print; shown++ }}
+  END {{ if (NR > shown) print "msk-pair: " NR - shown " more topics not listed" }}'
 echo "{SMOKE_TEST_MARKER}"
 """
 
