@@ -549,6 +549,25 @@ def test_canary_and_check_print_what_the_report_is_made_of(pair: Pair) -> None:
     assert json.dumps(report).count(pair.passwords[PRIMARY_SECRET]) == 0
 
 
+def test_canary_and_check_with_long_topic_names_keep_their_records_within_what_is_read_back(pair: Pair) -> None:
+    """Kafka allows 249-character topic names; 200 of them (the count limit alone) are ~50,000 characters,
+    past the 24,000 SSM returns and the last 20,000 command_status keeps: the records after the list would be
+    cut off and the check would see 0 of 10 (found by running the scripts, issue 16.2). The list is also
+    bounded by characters."""
+    p, s = pair.primary, pair.secondary
+    bootstrap(pair, p)
+    bootstrap(pair, s, role="secondary")
+    start(pair, s)
+    long_names = [f"{'orders.customer-profile-updates.' * 7}{n:04d}"[:249] for n in range(300)]
+    pair.world.add_topics(PRIMARY, long_names)
+    canary = pair.run(p, rep.canary_script(bootstrap_brokers=PRIMARY, execution=EXECUTION))
+    listed = [line for line in lines(canary.stdout) if line.startswith(rep.TOPIC_PREFIX)]
+    assert 0 < len(listed) < rep.TOPICS_LISTED and sum(len(x) + 1 for x in listed) <= rep.TOPICS_LISTED_CHARS * 1.1
+    returned = canary.stdout[: ssm.STDOUT_CHARS][-rep.OUTPUT_CHARS :]
+    assert rep.canary_result(returned, EXECUTION)["primaryOffset"] == rep.CANARY_RECORDS
+    assert returned.rstrip().endswith(rep.MARKER_CANARY)
+
+
 # -- the runner itself -----------------------------------------------------------------------------------
 
 

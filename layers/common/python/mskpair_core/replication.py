@@ -93,6 +93,10 @@ SENT_PREFIX = "msk-pair canary sent: "
 SEEN_PREFIX = "msk-pair canary seen: "
 TOPIC_PREFIX = "msk-pair topic: "
 TOPICS_LISTED = 200  # at most this many topic names per cluster in a command's output
+# ... and at most this many characters of them: Kafka allows 249-character names, SSM returns the first
+# 24,000 characters of stdout and command_status keeps the last OUTPUT_CHARS, so 200 long names would push
+# the canary records out of what is read back (found by running the scripts for real, issue 16.2).
+TOPICS_LISTED_CHARS = 8000
 OUTPUT_CHARS = 20000  # of a command's standard output read back (GetCommandInvocation returns up to 24,000)
 GROUP_PREFIX = "msk-pair group: "
 
@@ -403,7 +407,8 @@ timeout {TOOL_TIMEOUT_SECONDS} {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-serv
   --partitions 1 --replication-factor {INTERNAL_REPLICATION_FACTOR}
 timeout {TOOL_TIMEOUT_SECONDS} {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" \\
   --command-config {CLIENT_PROPERTIES} --list > "$WORK/topics"
-head -n {TOPICS_LISTED} "$WORK/topics" | sed 's/^/{TOPIC_PREFIX}/'
+awk -v most={TOPICS_LISTED} -v budget={TOPICS_LISTED_CHARS} \\
+  '{{ n += length($0) + 1 }} NR <= most && n <= budget {{ print "{TOPIC_PREFIX}" $0 }}' "$WORK/topics"
 seq -f "$CANARY_ID %g" 1 {CANARY_RECORDS} | timeout {TOOL_TIMEOUT_SECONDS} {KAFKA_HOME}/bin/kafka-console-producer.sh \\
   --bootstrap-server "$BOOTSTRAP" --producer.config {CLIENT_PROPERTIES} --topic {CANARY_TOPIC} \\
   --producer-property acks=all
@@ -488,7 +493,8 @@ while [ "$SEEN" -lt "$EXPECTED" ] && [ "$SECONDS" -lt "$DEADLINE" ]; do
 done
 timeout {TOOL_TIMEOUT_SECONDS} {KAFKA_HOME}/bin/kafka-topics.sh --bootstrap-server "$BOOTSTRAP" \\
   --command-config {CLIENT_PROPERTIES} --list > "$WORK/topics" || true
-head -n {TOPICS_LISTED} "$WORK/topics" | sed 's/^/{TOPIC_PREFIX}/'
+awk -v most={TOPICS_LISTED} -v budget={TOPICS_LISTED_CHARS} \\
+  '{{ n += length($0) + 1 }} NR <= most && n <= budget {{ print "{TOPIC_PREFIX}" $0 }}' "$WORK/topics"
 grep -F -- "$CANARY_ID " "$WORK/records" | sed 's/^/{SEEN_PREFIX}/' || true
 if [ "$SEEN" -lt "$EXPECTED" ]; then
   diagnose
