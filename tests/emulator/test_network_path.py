@@ -151,6 +151,15 @@ def test_happy_configuration_reaches_own_and_peer_brokers(world: World) -> None:
     assert [h["reachable"] for h in network_path.history()] == [True] * 6
 
 
+def test_a_terminated_client_reaches_nothing_even_after_its_vpc_is_gone(world: World) -> None:
+    """A torn-down deployment's MirrorMaker 2 machine once made a later check fail with InvalidVpcID.NotFound
+    (a server error) instead of "unreachable": a terminated instance has no network interface."""
+    _ec2(world.net["primary"]["region"]).terminate_instances(InstanceIds=[world.client])
+    world.vclock.advance(PROFILE.instance_terminate)
+    result = world.check(world.brokers["primary"][0])
+    assert not result.reachable and f"instance {world.client} is terminated" in result.reason
+
+
 def test_no_rule_for_the_client_group_on_9096(world: World) -> None:
     _revoke_client_rule(world)
     for reason in world.reasons("primary"):

@@ -151,6 +151,12 @@ def _instance_end(account: str, region: str, instance_id: str) -> _End:
     instance = next((i for i in ec2.all_instances() if i.id == instance_id), None)
     if instance is None or not instance.nics:
         raise Unreachable(f"instance {instance_id} has no network interface in {region}")
+    # A terminated instance reaches nothing: its primary network interface is deleted with it ("By default,
+    # network interfaces that are automatically created and attached to instances ... are deleted when the
+    # instance terminates", EC2 User Guide, "Elastic network interfaces"). moto keeps the terminated
+    # instance, whose VPC may be gone too (a torn-down deployment's MirrorMaker 2 machine).
+    if instance.state != "running":
+        raise Unreachable(f"instance {instance_id} is {instance.state} in {region}")
     nic = instance.nics[0]
     return _End(
         what=instance_id,
