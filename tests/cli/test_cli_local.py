@@ -299,6 +299,8 @@ def test_plan_shows_what_a_request_changes_and_start_asks_before_changing_it(pro
 
     same = local("start", str(SAMPLE_FILE), "--no-follow")  # nothing to change: no question asked
     assert same.returncode == 0, same.stderr
+    followed = local("follow", ARN.search(same.stdout).group(0))  # ended before the module's teardown test
+    assert followed.returncode == 0, followed.stdout + followed.stderr
 
 
 def test_teardown_after_success_leaves_nothing(provisioned, local, aws_at):

@@ -12,6 +12,7 @@ import json
 
 import boto3
 
+from msk_pair.cli.progress import Tracker
 from msk_pair.emulator import msk as msk_emulator
 from msk_pair.emulator.inventory import inventory
 from tests.conftest import REGIONS, leftovers
@@ -76,6 +77,10 @@ def test_a_failed_run_on_an_existing_deployment_deletes_nothing_that_existed(emu
     names = _entered(result)
     assert "Roll back only what this run made" in names and "Roll back everything" not in names
     assert _live() == before
+    tracker = Tracker()  # what `msk-pair status/follow` says about this rollback
+    for event in result.events:
+        tracker(event)
+    assert tracker.rollback == "complete: what this run made was deleted; the deployment that existed before it is kept"
 
 
 def test_a_failed_first_provisioning_still_rolls_back_everything(emu, sample):

@@ -18,6 +18,7 @@ marks when the output's encoding cannot carry the glyphs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -231,6 +232,7 @@ class Tracker:
         self.teardown_completed = False
         self.teardown_failed = False
         self.retained = False
+        self.existed = False  # the deployment existed when the run started (Plan changes said so)
         self.transitions = 0
         self.now = 0.0
         self.result: str | None = None
@@ -280,6 +282,8 @@ class Tracker:
             return None
         if self.teardown_failed:
             return "failed: the teardown itself failed, some resources may be left (run `msk-pair teardown`)"
+        if self.teardown_completed and self.existed:
+            return "complete: what this run made was deleted; the deployment that existed before it is kept"
         if self.teardown_completed:
             return "complete: everything tagged with the deployment was deleted, in both regions"
         return "in progress"
@@ -438,6 +442,10 @@ class Tracker:
 
     def _exited(self, event: dict[str, Any], kind: str) -> None:
         name = state_name(event.get("stateExitedEventDetails", {}))
+        if name == "Plan changes":
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                output = json.loads(event["stateExitedEventDetails"].get("output") or "{}")
+                self.existed = bool((output.get("plan") or {}).get("exists"))
         entered_id = self._open_named(name)
         if entered_id is None:
             return
