@@ -119,8 +119,8 @@ def install() -> None:
     clients: dict[tuple[Any, ...], Any] = {}
 
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        if state_credentials is not None:
-            return original_client_for(region=region, service=service, state_credentials=state_credentials)
+        # moto's boto_client_for ignores state_credentials (every client gets the same fixed keys), so one
+        # client per region and service is the same client whatever a Task's credentials say
         from moto.core.models import botocore_stubber
 
         key = (region, service, botocore_stubber.enabled)
