@@ -16,6 +16,8 @@ like, and the workflow's verification step proved nothing about routes or securi
 What is checked, for instance I (in region R) and broker ``host:port``, from the emulated network state
 at the moment it is asked (moto's backends; nothing is cached here):
 
+0. I is running: a terminated (or stopped) instance reaches nothing; its primary network interface is
+   deleted with it (EC2 User Guide, "Elastic network interfaces").
 1. The host is a broker of an emulated MSK cluster: ``b-<n>.<cluster name>.<id>.c2.kafka.<region>
    .amazonaws.com`` (the shape :mod:`msk_pair.emulator.msk` gives) names a cluster of that name and id
    in that region, the cluster is ``ACTIVE``, and broker ``n``'s network interface (the n-th one msk.py
