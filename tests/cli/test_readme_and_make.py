@@ -144,6 +144,9 @@ def test_make_demo_ends_with_what_a_kafka_user_needs():
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     out = result.stdout
     assert "■ execution succeeded in " in out
+    # the workflow's emulated time, as README says ("a provisioning of about 8 minutes"): a history read with
+    # its timestamps as text once showed every step at [0:00:00] and "succeeded in 0s"
+    assert re.search(r"^\[0:0[6-9]:\d\d\] ■ execution succeeded in [6-9]m\d+s$", out, re.MULTILINE), out[-600:]
     summary = out.split("■ execution succeeded", 1)[1]
     assert "Deployment orders-dr" in summary
     assert "sudo /opt/kafka/bin/kafka-topics.sh --bootstrap-server b-1." in summary

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -565,7 +566,11 @@ class Emulator:
 
         region = execution_arn.split(":")[3]
         backend = stepfunctions_parser_backends[ACCOUNT_ID][region]
-        yield from copy.deepcopy(backend.get_execution_history(execution_arn)["events"])
+        for event in copy.deepcopy(backend.get_execution_history(execution_arn)["events"]):
+            stamp = event.get("timestamp")
+            if isinstance(stamp, str):  # the backend keeps ISO text; boto3 gives a datetime (botocore's parser)
+                event["timestamp"] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            yield event
 
     def wait(
         self,
