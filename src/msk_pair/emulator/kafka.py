@@ -95,6 +95,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msk_pair.emulator import clock, network_path, profile
+from msk_pair.emulator.script_shims import parse_properties  # java.util.Properties, as Kafka reads it
 
 EMULATOR = network_path.EMULATOR
 KAFKA_HOME = "/opt/kafka"
@@ -524,7 +525,7 @@ def _restart_seconds(service: Service) -> float:
 
 
 def _start_run(machine: Machine, service: Service, at: float, by: str) -> None:
-    config = _parse_properties(machine.files.get(_config_path(service), ""))
+    config = parse_properties(machine.files.get(_config_path(service), ""))
     secrets_path = _secrets_path(config)
     creds = machine.credentials.get(secrets_path, {}) if secrets_path else {}
     run = Run(started=at, config=config, credentials=dict(creds), advanced_to=at)
@@ -561,18 +562,6 @@ def _secrets_path(config: dict[str, str]) -> str | None:
         if m:
             return m[1]
     return None
-
-
-def _parse_properties(text: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", "!")):
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            found[key.strip()] = re.sub(r"\\(.)", r"\1", value.strip())
-    return found
 
 
 def _patterns(value: str) -> list[str]:
