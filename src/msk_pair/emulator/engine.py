@@ -211,7 +211,7 @@ class LambdaRuntime:
         the branch was stopped, so before any Wait that follows the failure: it is waited for
         whatever its own thread's emulated time says (each branch keeps its own clock, and a
         sibling can be ahead of the state that failed). The rollback's Wait being at least every
-        function's Timeout is what makes this true on AWS (tests/unit/test_template_ties.py).
+        function's Timeout is what makes this true on AWS (tests/unit/test_in_flight_wait.py).
         """
         deadline = time.monotonic() + real_timeout
         with self._settled:
